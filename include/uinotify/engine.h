@@ -28,8 +28,9 @@
  *    A handler may not call into this API, except uinotify_watch_put() and
  *    uinotify_watch_remove_locked() on the watch it was given.  A consumer
  *    must not hold a lock that its handler takes while calling this API.
- *  - Never put a watch whose add failed: a failed add leaves the watch as
- *    init left it; the caller frees it directly.
+ *  - A failed add leaves the watch as init left it, and it stays the
+ *    caller's: free it directly (puts on a never-added watch only count
+ *    down; destroy_watch is never called for it).
  *
  * The full lock order and lifetime rules are written once, at the top of
  * src/engine/watch.c.
@@ -98,9 +99,10 @@ struct uinotify_watch {
  *   Runs with the inode lock and the handle lock held; see CONTRACT.
  *
  * destroy_watch(watch)
- *   The watch's last reference is gone: free it.  Runs without engine locks,
- *   except when the final put was made by the consumer itself from inside a
- *   handler (then it runs where that put ran).
+ *   The watch's last reference is gone: free it.  Runs where the last put
+ *   ran: often inside a handler or right after one (IN_IGNORED, IN_ONESHOT),
+ *   with the inode and handle locks held, so it must not call into the
+ *   engine nor take a lock the consumer holds while calling the engine.
  *
  * queue_overflow(handle, user)   (optional, may be NULL)
  *   A source lost events that may have concerned this handle (for example
@@ -235,7 +237,7 @@ UINOTIFY_EXPORT uint32_t uinotify_watch_mask(struct uinotify_watch *w);
 /* Live objects in this process; all zero once everything is released. */
 struct uinotify_debug_counts {
 	long handles;
-	long watches; /* initialised and not yet destroyed */
+	long watches; /* added and not yet destroyed */
 	long inodes;
 	long sbs;
 	long events;  /* queued instance events (see uinotify/inotify.h) */

@@ -53,17 +53,16 @@ static uint32_t reader_mask(uint32_t mask, bool subject_is_dir)
  * are NULL for self events.  subject is the inode the event is about (for
  * IN_EXCL_UNLINK); it may be NULL.
  */
-static void deliver(struct uinotify_inode *inode, uint32_t mask,
-		    uint32_t cookie, const char *name,
-		    struct uinotify_inode *name_inode,
-		    struct uinotify_inode *subject)
+static void deliver_locked(struct uinotify_inode *inode, uint32_t mask,
+			   uint32_t cookie, const char *name,
+			   struct uinotify_inode *name_inode,
+			   struct uinotify_inode *subject)
 {
 	bool excl = (mask & PATH_EVENTS) && subject &&
 		    atomic_load_explicit(&subject->unlinked,
 					 memory_order_relaxed);
 	uint32_t match = mask & (IN_ALL_EVENTS | IN_UNMOUNT);
 
-	pthread_mutex_lock(&inode->lock);
 	struct uinotify_list *l = inode->watches.next, *next;
 	for (; l != &inode->watches; l = next) {
 		/* Saved first: the handler may remove (and free) this watch,
@@ -93,6 +92,15 @@ static void deliver(struct uinotify_inode *inode, uint32_t mask,
 		}
 		pthread_mutex_unlock(&h->lock);
 	}
+}
+
+static void deliver(struct uinotify_inode *inode, uint32_t mask,
+		    uint32_t cookie, const char *name,
+		    struct uinotify_inode *name_inode,
+		    struct uinotify_inode *subject)
+{
+	pthread_mutex_lock(&inode->lock);
+	deliver_locked(inode, mask, cookie, name, name_inode, subject);
 	pthread_mutex_unlock(&inode->lock);
 }
 
@@ -178,12 +186,11 @@ static void end_watches(struct uinotify_inode *inode, uint32_t event)
 	if (!uinotify_inode_watched(inode))
 		return;
 	uinotify_inode_hold(inode); /* the caller's may be the last */
-	if (event)
-		deliver(inode, reader_mask(event, event == IN_UNMOUNT &&
-							  uinotify_inode_is_dir(
-								  inode)),
-			0, NULL, NULL, NULL);
+	bool isdir = event == IN_UNMOUNT && uinotify_inode_is_dir(inode);
+	/* One critical section, so that a watch added meanwhile cannot get
+	 * IN_IGNORED without the event that explains it. */
 	pthread_mutex_lock(&inode->lock);
+	deliver_locked(inode, reader_mask(event, isdir), 0, NULL, NULL, NULL);
 	remove_all_locked(inode);
 	pthread_mutex_unlock(&inode->lock);
 	uinotify_inode_put(inode);

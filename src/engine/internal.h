@@ -106,6 +106,9 @@ struct uinotify_handle {
 	/* Handle registry, for uinotify_hook_overflow. */
 	struct uinotify_list all_link; /* [uin_handles_lock] */
 	atomic_ulong overflow_mark;
+	/* destroy has begun: no queue_overflow call may start. */
+	bool destroying;               /* [uin_handles_lock] */
+	unsigned overflow_calls;       /* [uin_handles_lock] running now */
 };
 
 /* Internal entry points shared by the engine's files. */

@@ -57,6 +57,8 @@
 #include "engine/internal.h"
 
 static pthread_mutex_t uin_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Signalled when a handle being destroyed has no queue_overflow running. */
+static pthread_cond_t uin_handles_idle = PTHREAD_COND_INITIALIZER;
 static struct uinotify_list uin_handles = {&uin_handles, &uin_handles};
 
 /* The wd map ------------------------------------------------------------- */
@@ -261,7 +263,7 @@ void uin_handles_for_each_marked(unsigned long mark)
 		while (r > 0 && !atomic_compare_exchange_weak(&h->refs, &r,
 							       r + 1))
 			;
-		if (r == 0 ||
+		if (r == 0 || h->destroying ||
 		    !atomic_compare_exchange_strong(&h->overflow_mark, &want,
 						    0)) {
 			l = l->next;
@@ -271,10 +273,13 @@ void uin_handles_for_each_marked(unsigned long mark)
 			}
 			continue;
 		}
+		h->overflow_calls++; /* destroy waits for it to return */
 		pthread_mutex_unlock(&uin_handles_lock);
 		if (h->ops->queue_overflow)
 			h->ops->queue_overflow(h, h->user);
 		pthread_mutex_lock(&uin_handles_lock);
+		if (--h->overflow_calls == 0 && h->destroying)
+			pthread_cond_broadcast(&uin_handles_idle);
 		l = l->next; /* h is pinned, so its link is still valid */
 		if (atomic_fetch_sub(&h->refs, 1) == 1) {
 			uin_list_del(&h->all_link);
@@ -296,7 +301,6 @@ UINOTIFY_EXPORT void uinotify_watch_init(struct uinotify_watch *w)
 	w->inode = NULL;
 	w->wd = -1;
 	w->mask = 0;
-	uin_count(UIN_COUNT_WATCHES, 1);
 }
 
 UINOTIFY_EXPORT void uinotify_watch_get(struct uinotify_watch *w)
@@ -310,12 +314,12 @@ UINOTIFY_EXPORT void uinotify_watch_put(struct uinotify_watch *w)
 		return;
 	struct uinotify_handle *h = w->handle;
 	struct uinotify_inode *inode = w->inode;
-	uin_count(UIN_COUNT_WATCHES, -1);
 	if (!h) {
 		/* Never added: the caller owns the memory (see engine.h);
 		 * there is no ops table to hand it to. */
 		return;
 	}
+	uin_count(UIN_COUNT_WATCHES, -1);
 	uinotify_inode_put(inode);    /* matches the hold in watch_add */
 	h->ops->destroy_watch(w);
 	uin_handle_put(h);            /* matches the get in watch_add */
@@ -370,6 +374,7 @@ UINOTIFY_EXPORT int32_t uinotify_watch_add(struct uinotify_handle *h,
 	uinotify_inode_hold(inode); /* put in watch_put */
 	handle_get(h);              /* put in watch_put */
 	wd_put_slot(&h->wds, wd, w);
+	uin_count(UIN_COUNT_WATCHES, 1);
 	uin_list_add_tail(&w->h_link, &h->watches);
 	h->nwatches++;
 	uin_list_add_tail(&w->i_link, &inode->watches);
@@ -500,6 +505,14 @@ UINOTIFY_EXPORT void uinotify_handle_destroy(struct uinotify_handle *h)
 {
 	if (!h)
 		return;
+	/* After destroy returns the consumer frees what h->user points to:
+	 * no queue_overflow may start from now on, and one running now
+	 * (it runs without engine locks) must be waited for. */
+	pthread_mutex_lock(&uin_handles_lock);
+	h->destroying = true;
+	while (h->overflow_calls)
+		pthread_cond_wait(&uin_handles_idle, &uin_handles_lock);
+	pthread_mutex_unlock(&uin_handles_lock);
 	for (;;) {
 		pthread_mutex_lock(&h->lock);
 		if (uin_list_empty(&h->watches)) {

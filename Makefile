@@ -1,0 +1,33 @@
+# The two commands of the README:
+#   make run     build, then watch a directory (DIR=..., default: a new temp dir)
+#   make check   build, then run every test
+BUILD ?= build
+JOBS ?= 2
+DIR ?=
+
+.PHONY: all check run bench clean install
+
+all:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) -j$(JOBS)
+
+check: all
+	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
+
+run: all
+	@if [ -x $(BUILD)/tools/uinotifywait ]; then \
+	    d="$(DIR)"; [ -n "$$d" ] || d=$$(mktemp -d); \
+	    echo "watching $$d (Ctrl-C to stop)" >&2; \
+	    exec $(BUILD)/tools/uinotifywait -m -r "$$d"; \
+	else \
+	    exec $(BUILD)/examples/watch-dir $(DIR); \
+	fi
+
+bench: all
+	bench/run.sh $(BUILD)
+
+install: all
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
