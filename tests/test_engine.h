@@ -369,6 +369,7 @@ static inline void graveyard_free(void)
 struct mask_change {
 	struct uinotify_inode *inode;
 	uint32_t old_mask, new_mask;
+	bool excl_all; /* uinotify_inode_excl_unlink_all at the call */
 };
 
 struct sbrec {
@@ -376,7 +377,7 @@ struct sbrec {
 	struct uinotify_sb *sb;
 	struct mask_change ch[256];
 	int nch;
-	long bad; /* calls with old == new */
+	long bad; /* calls that changed nothing (old == new, same EXCL_UNLINK) */
 	int released;
 	void *released_data[64];
 };
@@ -385,12 +386,20 @@ static inline void sbrec_mask_changed(void *user, struct uinotify_inode *inode,
 				      uint32_t old_mask, uint32_t new_mask)
 {
 	struct sbrec *s = user;
+	bool excl = uinotify_inode_excl_unlink_all(inode);
 	pthread_mutex_lock(&s->lock);
+	bool prev_excl = false;
+	for (int i = s->nch - 1; i >= 0; i--)
+		if (s->ch[i].inode == inode) {
+			prev_excl = s->ch[i].excl_all;
+			break;
+		}
+	/* old == new is a presence change (0 -> 0) or an EXCL_UNLINK one. */
+	if (old_mask == new_mask && old_mask != 0 && excl == prev_excl)
+		s->bad++;
 	if (s->nch < 256)
 		s->ch[s->nch++] =
-			(struct mask_change){inode, old_mask, new_mask};
-	if (old_mask == new_mask && old_mask != 0)
-		s->bad++;
+			(struct mask_change){inode, old_mask, new_mask, excl};
 	pthread_mutex_unlock(&s->lock);
 }
 

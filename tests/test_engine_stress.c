@@ -17,6 +17,7 @@
 
 struct tracker {
 	uint32_t last_new; /* [inode lock: mask_changed runs under it] */
+	bool last_excl;    /* [inode lock] */
 	long calls;
 };
 
@@ -28,8 +29,9 @@ static void stress_mask_changed(void *user, struct uinotify_inode *inode,
 	struct tracker *t = uinotify_inode_data(inode);
 	(void)user;
 	/* 0 -> 0: a watch with an empty mask came or went (hooks.h). */
+	bool excl = uinotify_inode_excl_unlink_all(inode);
 	if (!t || old_mask != t->last_new ||
-	    (old_mask == new_mask && old_mask != 0) ||
+	    (old_mask == new_mask && old_mask != 0 && excl == t->last_excl) ||
 	    (new_mask & ~IN_ALL_EVENTS)) {
 		fprintf(stderr, "VIOLATION: mask_changed %#x -> %#x (last %#x)\n",
 			old_mask, new_mask, t ? t->last_new : 0);
@@ -37,6 +39,7 @@ static void stress_mask_changed(void *user, struct uinotify_inode *inode,
 	}
 	if (t) {
 		t->last_new = new_mask;
+		t->last_excl = excl;
 		t->calls++;
 	}
 }

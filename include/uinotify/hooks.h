@@ -58,7 +58,9 @@ struct uinotify_key {
  *   inode gained its first watch or lost its last one.  Observe the inode
  *   while uinotify_inode_watched(inode) is true (a watch with an empty
  *   event mask still wants IN_UNMOUNT and to be told of the inode's death),
- *   for the events in new_mask; stop when it is false.  Called with the
+ *   for the events in new_mask (the union of the watches' event masks);
+ *   stop when it is false.  Also called when only
+ *   uinotify_inode_excl_unlink_all changed (then old_mask == new_mask).  Called with the
  *   inode's lock held, from API calls and from hooks: it must not call
  *   into the engine for this inode (uinotify_inode_* accessors are fine).
  *
@@ -113,6 +115,13 @@ UINOTIFY_EXPORT bool uinotify_inode_is_dir(const struct uinotify_inode *inode);
 
 /* The union of the event masks of its watches (0 if none or none wants). */
 UINOTIFY_EXPORT uint32_t uinotify_inode_mask(const struct uinotify_inode *in);
+/*
+ * Whether there are watches on the inode and every one has IN_EXCL_UNLINK:
+ * only then may a producer that filters unlinked files itself (the kernel
+ * does, per kernel watch) do so for all of them.
+ */
+UINOTIFY_EXPORT bool
+uinotify_inode_excl_unlink_all(const struct uinotify_inode *in);
 /* Whether any watch is on the inode, even one with an empty mask. */
 UINOTIFY_EXPORT bool uinotify_inode_watched(const struct uinotify_inode *in);
 
@@ -146,7 +155,11 @@ UINOTIFY_EXPORT void uinotify_hook_parent(struct uinotify_inode *dir,
 /*
  * A directory-entry event: only dir's watches get it, with name, and with
  * child as the handler's name_inode (child may be NULL).  For CREATE,
- * DELETE, MOVED_FROM and MOVED_TO.
+ * DELETE, MOVED_FROM and MOVED_TO; also for any event a producer already
+ * knows to be the parent's half of a child event (the kernel source reads
+ * the kernel's P and S halves as separate records): any event bits are
+ * accepted, IN_ISDIR is taken from child or from mask, and IN_EXCL_UNLINK
+ * is applied when child is given and unlinked.
  */
 UINOTIFY_EXPORT void uinotify_hook_dirent(struct uinotify_inode *dir,
 					  const char *name,

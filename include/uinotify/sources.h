@@ -22,7 +22,9 @@ extern "C" {
 
 /*
  * The engine inode of path as source sees it (UINOTIFY_SOURCE_AUTO picks
- * per mount).  flags: IN_DONT_FOLLOW and IN_ONLYDIR, as inotify_add_watch.
+ * per mount).  flags: IN_DONT_FOLLOW and IN_ONLYDIR, as inotify_add_watch;
+ * pass the mask of the watch you are about to add in the same argument and
+ * the source observes exactly that from the start.
  * 0 and a counted reference in *out (release with uinotify_inode_put once
  * the watch is added), or a negative errno: the errno inotify_add_watch
  * would give for the path (ENOENT, ENOTDIR, EACCES, ELOOP, ...).

@@ -217,6 +217,12 @@ UINOTIFY_EXPORT uint32_t uinotify_inode_mask(const struct uinotify_inode *in)
 	return atomic_load_explicit(&in->mask, memory_order_relaxed);
 }
 
+UINOTIFY_EXPORT bool
+uinotify_inode_excl_unlink_all(const struct uinotify_inode *in)
+{
+	return atomic_load_explicit(&in->excl_unlink_all, memory_order_relaxed);
+}
+
 UINOTIFY_EXPORT bool uinotify_inode_watched(const struct uinotify_inode *in)
 {
 	return atomic_load_explicit(&in->nwatches, memory_order_relaxed) != 0;
@@ -234,20 +240,29 @@ UINOTIFY_EXPORT void *uinotify_inode_data(const struct uinotify_inode *inode)
 }
 
 /*
- * Under inode->lock: recompute the union mask and tell the producer.  The
- * flags (ONESHOT, EXCL_UNLINK) are per watch and stay out of the union.
+ * Under inode->lock: recompute the union mask and tell the producer.
+ * The flags stay out of the union; whether every watch has IN_EXCL_UNLINK
+ * is kept beside it.
  */
 void uin_inode_recalc_mask_locked(struct uinotify_inode *inode)
 {
 	uint32_t mask = 0;
 	unsigned n = 0;
+	bool excl_all = true;
 	for (struct uinotify_list *l = inode->watches.next;
 	     l != &inode->watches; l = l->next) {
 		struct uinotify_watch *w =
 			uin_container_of(l, struct uinotify_watch, i_link);
 		mask |= w->mask & IN_ALL_EVENTS;
+		excl_all &= !!(w->mask & IN_EXCL_UNLINK);
 		n++;
 	}
+	/* A producer that applies IN_EXCL_UNLINK itself (the kernel does,
+	 * per kernel watch) may do so only when every watch asked for it. */
+	excl_all = n && excl_all;
+	bool old_excl = atomic_exchange_explicit(&inode->excl_unlink_all,
+						 excl_all,
+						 memory_order_relaxed);
 	uint32_t old = atomic_load_explicit(&inode->mask, memory_order_relaxed);
 	unsigned old_n =
 		atomic_load_explicit(&inode->nwatches, memory_order_relaxed);
@@ -257,6 +272,6 @@ void uin_inode_recalc_mask_locked(struct uinotify_inode *inode)
 	 * and death), so presence changes are reported as well. */
 	struct uinotify_sb *sb = inode->sb;
 	if (sb->ops && sb->ops->mask_changed &&
-	    (old != mask || (old_n == 0) != (n == 0)))
+	    (old != mask || (old_n == 0) != (n == 0) || old_excl != excl_all))
 		sb->ops->mask_changed(sb->user, inode, old, mask);
 }

@@ -75,6 +75,8 @@ struct uinotify_inode {
 	atomic_uint mask;
 	atomic_uint nwatches;
 	atomic_bool unlinked;           /* IN_EXCL_UNLINK state */
+	atomic_bool excl_unlink_all;    /* [lock to write] every watch has
+					   IN_EXCL_UNLINK (and there is one) */
 	atomic_long refs;               /* drops to 0 only under sb->lock */
 	struct uinotify_key key;        /* constant */
 	struct uinotify_sb *sb;         /* constant, holds a reference */

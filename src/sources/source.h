@@ -29,7 +29,9 @@ struct uin_resolved {
 	struct statx stx;   /* type, ino, dev, btime where given */
 	struct uinotify_key key;
 	const char *path;   /* as given by the caller, not copied */
-	uint32_t in_flags;  /* the IN_DONT_FOLLOW / IN_ONLYDIR bits asked for */
+	uint32_t in_flags;  /* the whole mask asked for: IN_DONT_FOLLOW and
+			       IN_ONLYDIR steer the lookup; event bits, when
+			       present, tell a source what to observe first */
 };
 
 /*

@@ -1,0 +1,342 @@
+/*
+ * src/instance/queue.c - an instance's event queue, its pipe tokens, and
+ * read()/FIONREAD, as fs/notify/notification.c (fsnotify_insert_event),
+ * inotify_fsnotify.c (inotify_merge) and inotify_user.c (inotify_read,
+ * FIONREAD) behave on Linux 6.x.
+ *
+ * TOKENS (see THE FILE DESCRIPTOR in instance.c).  Every queued event is
+ * backed by one unit, which is in exactly one of these places:
+ *
+ *   pipe_bytes   a byte in the pipe;
+ *   W            a byte a blocked reader took with read(fd, &b, 1) and
+ *                has not yet settled under q_lock (its "credit");
+ *   unsignaled   nowhere: the pipe was full when the event was queued.
+ *
+ * and debt counts credits whose event a non-waiting reader dequeued
+ * meanwhile (it found fewer bytes than events).  Under q_lock:
+ *
+ *     pipe_bytes + W + unsignaled == q_len + debt,    debt <= W
+ *
+ *   queue an event          q_len++ and one byte written (else unsignaled++)
+ *   merge / drop an event   nothing
+ *   a waiter's read() -> 1  pipe_bytes--, W++        (no lock: sum unchanged)
+ *   waiter settles, queue   W--, debt--               (its event is gone)
+ *     empty
+ *   dequeue k events        q_len -= k; W -= credit (0 or 1); then from
+ *                           unsignaled, then bytes read without blocking;
+ *                           what is still missing goes to debt (held by
+ *                           waiters: pipe and unsignaled are both 0 then)
+ *   EINVAL with a credit    W--, the byte written back (else unsignaled++)
+ *
+ * Consequences: an empty queue has an empty pipe (pipe_bytes <= q_len +
+ * debt - W <= q_len), so poll never sees a stale readable fd; and without
+ * waiters, pipe_bytes = q_len - unsignaled, where unsignaled > 0 only
+ * while the pipe is full.  Bytes a raw read() steals behave as credits
+ * never settled: the readiness of that instance suffers, nothing else.
+ */
+#include "instance/instance.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "engine/alloc.h"
+
+/* The bits a reader of Linux's inotify may see (inotify_mask_to_arg). */
+#define USER_BITS                                                            \
+	(IN_ALL_EVENTS | IN_ISDIR | IN_UNMOUNT | IN_IGNORED | IN_Q_OVERFLOW)
+
+/* Tokens -------------------------------------------------------------------- */
+
+static void signal_locked(struct uin_instance *inst)
+{
+	if (write(inst->iofd, "", 1) != 1)
+		inst->unsignaled++;
+}
+
+/*
+ * Give the pipe the bytes it could not take before, at most room (what
+ * this thread just freed).  Halving, because a non-blocking pipe write of
+ * <= PIPE_BUF bytes is all or nothing.
+ */
+static void flush_unsignaled_locked(struct uin_instance *inst, size_t room)
+{
+	static const char zeros[4096];
+	size_t n = room < sizeof zeros ? room : sizeof zeros;
+	while (inst->unsignaled && n) {
+		if (n > inst->unsignaled)
+			n = inst->unsignaled;
+		ssize_t w = write(inst->iofd, zeros, n);
+		if (w > 0)
+			inst->unsignaled -= (unsigned long)w;
+		else
+			n /= 2;
+	}
+}
+
+/*
+ * Take the units of k dequeued events; credit: the caller holds one (a
+ * byte it read while waiting).  scratch (may be NULL) is where the bytes
+ * may land: the caller's buffer, which the records overwrite next.
+ */
+static void consume_tokens_locked(struct uin_instance *inst, int fd,
+				  void *scratch, size_t scratch_len,
+				  unsigned long k, bool credit)
+{
+	unsigned long need = k - credit;
+	size_t freed = credit; /* pipe room this thread made */
+	unsigned long n = need < inst->unsignaled ? need : inst->unsignaled;
+	inst->unsignaled -= n;
+	need -= n;
+	char stack_buf[256];
+	while (need) {
+		char *b = scratch ? scratch : stack_buf;
+		size_t cap = scratch ? scratch_len : sizeof stack_buf;
+		size_t want = need < cap ? need : cap;
+		ssize_t r;
+		if (inst->io_reads) {
+			r = read(inst->iofd, b, want);
+		} else {
+			struct iovec iov = {b, want};
+			r = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+		}
+		if (r > 0) {
+			need -= (unsigned long)r;
+			freed += (size_t)r;
+		} else if (r < 0 && errno == EINTR) {
+			continue;
+		} else if (r < 0 && errno == EFAULT && scratch) {
+			scratch = NULL;
+		} else {
+			break; /* empty: the rest is held by waiters */
+		}
+	}
+	inst->debt += need;
+	if (inst->unsignaled)
+		flush_unsignaled_locked(inst, freed);
+}
+
+/* Queueing ------------------------------------------------------------------ */
+
+static void append_locked(struct uin_instance *inst, struct uin_event *e)
+{
+	e->next = NULL;
+	if (inst->tail)
+		inst->tail->next = e;
+	else
+		inst->head = e;
+	inst->tail = e;
+	inst->q_len++;
+	inst->q_bytes += uin_event_size(e);
+	signal_locked(inst);
+}
+
+/* Queued only if it is not queued already; counts toward q_len. */
+static void overflow_locked(struct uin_instance *inst)
+{
+	if (inst->overflow_queued)
+		return;
+	inst->overflow_queued = true;
+	append_locked(inst, &inst->overflow);
+}
+
+void uin_queue_overflow(struct uin_instance *inst)
+{
+	pthread_mutex_lock(&inst->q_lock);
+	if (!inst->dead)
+		overflow_locked(inst);
+	pthread_mutex_unlock(&inst->q_lock);
+}
+
+/* inotify_merge/event_compare: the tail only, the cookie not compared. */
+static bool merges_into_tail(const struct uin_instance *inst, int32_t wd,
+			     uint32_t mask, const char *name, size_t nlen)
+{
+	struct uin_event *t = inst->tail;
+	return t && !(t->rec.mask & IN_IGNORED) && t->rec.mask == mask &&
+	       t->rec.wd == wd && t->name_len == nlen &&
+	       (!nlen || !memcmp(uin_event_name(t), name, nlen));
+}
+
+void uin_queue_event(struct uin_instance *inst, int32_t wd, uint32_t mask,
+		     uint32_t cookie, const char *name)
+{
+	size_t nlen = name ? strlen(name) : 0;
+	mask &= USER_BITS;
+	pthread_mutex_lock(&inst->q_lock);
+	if (inst->dead)
+		goto unlock;
+	/* Full (q_len counts the overflow record): every event is lost,
+	 * IN_IGNORED included, and nothing is merged. */
+	if (inst->q_len >= inst->max_events) {
+		overflow_locked(inst);
+		goto unlock;
+	}
+	if (merges_into_tail(inst, wd, mask, name, nlen))
+		goto unlock;
+	size_t len = nlen ? (nlen + 1 + 15) & ~(size_t)15 : 0;
+	struct uin_event *e = uin_malloc(sizeof *e + len);
+	if (!e) {
+		/* "Treat lost event due to ENOMEM the same way as queue
+		 * overflow" (inotify_handle_inode_event). */
+		overflow_locked(inst);
+		goto unlock;
+	}
+	e->name_len = (uint32_t)nlen;
+	e->reserved = 0;
+	e->rec.wd = wd;
+	e->rec.mask = mask;
+	e->rec.cookie = cookie;
+	e->rec.len = (uint32_t)len;
+	if (len) {
+		memcpy(uin_event_name(e), name, nlen);
+		memset(uin_event_name(e) + nlen, 0, len - nlen);
+	}
+	uin_count(UIN_COUNT_EVENTS, 1);
+	append_locked(inst, e);
+unlock:
+	pthread_mutex_unlock(&inst->q_lock);
+}
+
+static void event_free(struct uin_instance *inst, struct uin_event *e)
+{
+	if (e == &inst->overflow)
+		return;
+	uin_free(e);
+	uin_count(UIN_COUNT_EVENTS, -1);
+}
+
+void uin_queue_drain(struct uin_instance *inst)
+{
+	pthread_mutex_lock(&inst->q_lock);
+	inst->dead = true;
+	for (struct uin_event *e = inst->head, *next; e; e = next) {
+		next = e->next;
+		event_free(inst, e);
+	}
+	inst->head = inst->tail = NULL;
+	inst->q_len = 0;
+	inst->q_bytes = 0;
+	inst->overflow_queued = false;
+	/* The last writer: a reader still blocked in read() on a dup of the
+	 * fd (the description outlives the teardown) wakes with EOF. */
+	if (inst->iofd >= 0)
+		close(inst->iofd);
+	inst->iofd = -1;
+	pthread_mutex_unlock(&inst->q_lock);
+}
+
+/* read() -------------------------------------------------------------------- */
+
+static ssize_t fail(int err)
+{
+	errno = err;
+	return -1;
+}
+
+/*
+ * Dequeue from the head while records fit in count (the first one does),
+ * copy them out, free them.  Called with q_lock held; releases it.
+ */
+static ssize_t dequeue_unlock(struct uin_instance *inst, int fd, char *buf,
+			      size_t count, bool credit)
+{
+	struct uin_event *first = inst->head, *e = first;
+	struct uin_event *after_overflow = NULL;
+	size_t bytes = 0;
+	unsigned long k = 0;
+	/* inotify_read gives EFAULT when the copy faults and loses the
+	 * event; NULL is the one bad buffer we can tell without faulting. */
+	size_t room = buf ? count : uin_event_size(first);
+	while (e && bytes + uin_event_size(e) <= room) {
+		bytes += uin_event_size(e);
+		k++;
+		if (e == &inst->overflow) {
+			/* It may be queued again as soon as we unlock:
+			 * remember where the detached run goes on. */
+			inst->overflow_queued = false;
+			after_overflow = e->next;
+		}
+		e = e->next;
+	}
+	inst->head = e;
+	if (!e)
+		inst->tail = NULL;
+	inst->q_len -= (unsigned)k;
+	inst->q_bytes -= bytes;
+	consume_tokens_locked(inst, fd, buf, bytes, k, credit);
+	pthread_mutex_unlock(&inst->q_lock);
+
+	char *out = buf;
+	e = first;
+	for (unsigned long i = 0; i < k; i++) {
+		struct uin_event *next =
+			e == &inst->overflow ? after_overflow : e->next;
+		size_t size = uin_event_size(e);
+		if (out) {
+			memcpy(out, (const char *)e +
+					    offsetof(struct uin_event, rec),
+			       size);
+			out += size;
+		}
+		event_free(inst, e);
+		e = next;
+	}
+	return buf ? (ssize_t)bytes : fail(EFAULT);
+}
+
+ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
+		       size_t count)
+{
+	bool credit = false;
+	for (;;) {
+		pthread_mutex_lock(&inst->q_lock);
+		if (inst->dead) {
+			pthread_mutex_unlock(&inst->q_lock);
+			return fail(EBADF);
+		}
+		if (inst->head) {
+			if (uin_event_size(inst->head) <= count)
+				return dequeue_unlock(inst, fd, buf, count,
+						      credit);
+			/* The event stays; so does its byte. */
+			if (credit)
+				signal_locked(inst);
+			pthread_mutex_unlock(&inst->q_lock);
+			return fail(EINVAL);
+		}
+		if (credit) {
+			/* Its event was taken by a reader that found the
+			 * pipe short: settle. */
+			if (inst->debt)
+				inst->debt--;
+			credit = false;
+		}
+		pthread_mutex_unlock(&inst->q_lock);
+		/*
+		 * Wait in the kernel, on the caller's own fd: O_NONBLOCK (as
+		 * fcntl left it) gives EAGAIN, a signal gives EINTR or a
+		 * restart under SA_RESTART, exactly as for a real read.
+		 */
+		char byte;
+		ssize_t n = read(fd, &byte, 1);
+		if (n == 1) {
+			credit = true;
+			continue;
+		}
+		/* 0: no writer left, the instance was torn down under us. */
+		return n == 0 ? fail(EBADF) : -1;
+	}
+}
+
+int uin_queue_nread(struct uin_instance *inst, int *out)
+{
+	pthread_mutex_lock(&inst->q_lock);
+	bool dead = inst->dead;
+	*out = (int)inst->q_bytes;
+	pthread_mutex_unlock(&inst->q_lock);
+	return dead ? -EBADF : 0;
+}

@@ -1,0 +1,1097 @@
+/*
+ * src/preload/preload.c - libuinotify-preload.so: unmodified programs get
+ * uinotify instances from inotify_init/inotify_init1 (and syscall()), and
+ * every libc call they make on such a descriptor that would see the pipe
+ * behind it instead of an inotify file is routed to the instance.
+ *
+ * Cost on other descriptors: the interposers of read, close, dup... test
+ * one bit of a bitmap indexed by the descriptor number, then call libc
+ * through a pointer.  The bitmap is the set of descriptor numbers that name
+ * an instance (the numbers init1 returned and the dups made of them); it is
+ * changed only under fd_lock, by the calls that make or drop such names.
+ *
+ * See docs/preload.md for what this reaches, what it cannot, and fork/exec.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <uinotify/inotify.h>
+
+#include "instance/preload_api.h"
+#include "preload/preload.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/*
+ * Until instance.c provides it, dropping a name falls back to
+ * uinotify_close (see drop_name).
+ */
+#pragma weak uin_instance_fd_forget
+
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* libc's definitions, next in the lookup order after this library ------- */
+
+struct uin_real {
+	int (*inotify_init)(void);
+	int (*inotify_init1)(int);
+	int (*inotify_add_watch)(int, const char *, uint32_t);
+	int (*inotify_rm_watch)(int, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*read_chk)(int, void *, size_t, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	int (*close)(int);
+	int (*close_alias)(int); /* __close */
+	int (*close_range)(unsigned int, unsigned int, int);
+	void (*closefrom)(int);
+	int (*ioctl)(int, unsigned long, ...);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	int (*dup)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	off_t (*lseek)(int, off_t, int);
+	off64_t (*lseek64)(int, off64_t, int);
+	ssize_t (*splice)(int, off64_t *, int, off64_t *, size_t, unsigned int);
+	ssize_t (*tee)(int, int, size_t, unsigned int);
+	long (*syscall)(long, ...);
+};
+
+static struct uin_real real;
+static int real_ready;
+static pthread_once_t real_once = PTHREAD_ONCE_INIT;
+static bool debug_on;
+
+/* Stand-ins for what an older libc lacks. */
+static int fallback_close_range(unsigned int first, unsigned int last,
+				int flags)
+{
+	return (int)real.syscall(SYS_close_range, (long)first, (long)last,
+				 (long)flags, 0L, 0L, 0L);
+}
+
+static void fallback_closefrom(int lowfd)
+{
+	real.close_range(lowfd < 0 ? 0U : (unsigned int)lowfd, ~0U, 0);
+}
+
+static void resolve_real(void)
+{
+#define RESOLVE(field, name) (*(void **)&real.field = dlsym(RTLD_NEXT, name))
+	RESOLVE(inotify_init, "inotify_init");
+	RESOLVE(inotify_init1, "inotify_init1");
+	RESOLVE(inotify_add_watch, "inotify_add_watch");
+	RESOLVE(inotify_rm_watch, "inotify_rm_watch");
+	RESOLVE(read, "read");
+	RESOLVE(read_chk, "__read_chk");
+	RESOLVE(readv, "readv");
+	RESOLVE(close, "close");
+	RESOLVE(close_alias, "__close");
+	RESOLVE(close_range, "close_range");
+	RESOLVE(closefrom, "closefrom");
+	RESOLVE(ioctl, "ioctl");
+	RESOLVE(fcntl, "fcntl");
+	RESOLVE(fcntl64, "fcntl64");
+	RESOLVE(dup, "dup");
+	RESOLVE(dup2, "dup2");
+	RESOLVE(dup3, "dup3");
+	RESOLVE(lseek, "lseek");
+	RESOLVE(lseek64, "lseek64");
+	RESOLVE(splice, "splice");
+	RESOLVE(tee, "tee");
+	RESOLVE(syscall, "syscall");
+#undef RESOLVE
+	if (!real.close_alias)
+		real.close_alias = real.close;
+	if (!real.fcntl64)
+		real.fcntl64 = real.fcntl;
+	if (!real.lseek64)
+		real.lseek64 = real.lseek;
+	if (!real.close_range)
+		real.close_range = fallback_close_range;
+	if (!real.closefrom)
+		real.closefrom = fallback_closefrom;
+	__atomic_store_n(&real_ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Any interposer may run before this library's constructor. */
+static inline const struct uin_real *libc(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&real_ready, __ATOMIC_ACQUIRE),
+			     0))
+		pthread_once(&real_once, resolve_real);
+	return &real;
+}
+
+/* UINOTIFY_DEBUG: one line per decision on stderr, nothing otherwise. */
+__attribute__((format(printf, 1, 2))) static void debug(const char *fmt, ...)
+{
+	if (!debug_on)
+		return;
+	int saved = errno;
+	char line[512];
+	int n = snprintf(line, sizeof line, "uinotify-preload[%d]: ",
+			 (int)getpid());
+	va_list ap;
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < sizeof line)
+		n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof line - 1)
+		n = (int)sizeof line - 2;
+	line[n++] = '\n';
+	ssize_t unused = write(STDERR_FILENO, line, (size_t)n);
+	(void)unused;
+	errno = saved;
+}
+
+/* Which descriptor numbers name an instance ------------------------------ */
+
+#define FD_BITMAP_FDS (1U << 20) /* Linux's default fs.nr_open */
+#define BITS_PER_WORD (8 * sizeof(unsigned long))
+
+static unsigned long fd_bits[FD_BITMAP_FDS / BITS_PER_WORD];
+/* Names at or above FD_BITMAP_FDS (raised nr_open), and how many. */
+static int *high_names;      /* [high_lock] */
+static int high_count;       /* [high_lock] written, read relaxed */
+static int names_total;      /* [fd_lock] written, read relaxed */
+/* Taken by the calls that make or drop names, around the libc call. */
+static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Leaf: the list of high names, which is_name reads under any lock. */
+static pthread_mutex_t high_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static inline bool is_name(int fd)
+{
+	if ((unsigned int)fd < FD_BITMAP_FDS)
+		return (__atomic_load_n(&fd_bits[(unsigned int)fd /
+						 BITS_PER_WORD],
+					__ATOMIC_RELAXED) >>
+			((unsigned int)fd % BITS_PER_WORD)) &
+		       1;
+	if (fd < 0 || !__atomic_load_n(&high_count, __ATOMIC_RELAXED))
+		return false;
+	bool found = false;
+	pthread_mutex_lock(&high_lock);
+	for (int i = 0; i < high_count; i++)
+		found |= high_names[i] == fd;
+	pthread_mutex_unlock(&high_lock);
+	return found;
+}
+
+/* fd_lock held.  0 or -ENOMEM. */
+static int mark_name(int fd)
+{
+	if ((unsigned int)fd < FD_BITMAP_FDS) {
+		unsigned long bit = 1UL << ((unsigned int)fd % BITS_PER_WORD);
+		unsigned long old = __atomic_fetch_or(
+			&fd_bits[(unsigned int)fd / BITS_PER_WORD], bit,
+			__ATOMIC_RELAXED);
+		if (!(old & bit))
+			__atomic_store_n(&names_total, names_total + 1,
+					 __ATOMIC_RELAXED);
+		return 0;
+	}
+	pthread_mutex_lock(&high_lock);
+	int *grown = realloc(high_names,
+			     sizeof *high_names * (size_t)(high_count + 1));
+	if (grown) {
+		high_names = grown;
+		high_names[high_count] = fd;
+		__atomic_store_n(&high_count, high_count + 1,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&names_total, names_total + 1,
+				 __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&high_lock);
+	return grown ? 0 : -ENOMEM;
+}
+
+/* fd_lock held. */
+static void unmark_name(int fd)
+{
+	if ((unsigned int)fd < FD_BITMAP_FDS) {
+		unsigned long bit = 1UL << ((unsigned int)fd % BITS_PER_WORD);
+		unsigned long old = __atomic_fetch_and(
+			&fd_bits[(unsigned int)fd / BITS_PER_WORD], ~bit,
+			__ATOMIC_RELAXED);
+		if (old & bit)
+			__atomic_store_n(&names_total, names_total - 1,
+					 __ATOMIC_RELAXED);
+		return;
+	}
+	pthread_mutex_lock(&high_lock);
+	for (int i = 0; i < high_count; i++) {
+		if (high_names[i] == fd) {
+			high_names[i] = high_names[high_count - 1];
+			__atomic_store_n(&high_count, high_count - 1,
+					 __ATOMIC_RELAXED);
+			__atomic_store_n(&names_total, names_total - 1,
+					 __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&high_lock);
+}
+
+/*
+ * fd_lock held; new_fd was just made from fd (dup and friends).  0, or -1
+ * with errno and new_fd closed: a descriptor the instance does not know
+ * would hand the program raw pipe bytes.
+ */
+static int add_name(int fd, int new_fd)
+{
+	int ret = uin_instance_fd_alias(fd, new_fd);
+	if (ret == 0)
+		ret = mark_name(new_fd);
+	if (ret == 0)
+		return 0;
+	/* (an instance that counted new_fd sees it closed: as a close) */
+	debug("cannot name fd %d after instance fd %d: %s", new_fd, fd,
+	      strerror(-ret));
+	libc()->close(new_fd);
+	errno = -ret;
+	return -1;
+}
+
+/*
+ * fd_lock held; fd is about to be closed or replaced.  true if this closed
+ * fd already (an instance without uin_instance_fd_forget: uinotify_close).
+ */
+static bool drop_name(int fd)
+{
+	bool closed = false;
+	if (uin_instance_fd_forget) {
+		int ret = uin_instance_fd_forget(fd);
+		if (ret < 0)
+			debug("forgetting instance fd %d: %s", fd,
+			      strerror(-ret));
+	} else {
+		closed = uinotify_close(fd) == 0;
+	}
+	unmark_name(fd);
+	return closed;
+}
+
+/* Creation ------------------------------------------------------------------ */
+
+/* The errors Linux's inotify_init1 gives itself; others mean "cannot start". */
+static bool linux_init_errno(int err)
+{
+	return err == EINVAL || err == EMFILE || err == ENFILE ||
+	       err == ENOMEM;
+}
+
+static int create_instance(int flags, bool has_flags)
+{
+	const struct uin_real *r = libc();
+	int fd = has_flags ? uinotify_init1(flags) : uinotify_init();
+	if (fd >= 0) {
+		pthread_mutex_lock(&fd_lock);
+		int ret = mark_name(fd);
+		pthread_mutex_unlock(&fd_lock);
+		if (ret == 0) {
+			if (has_flags)
+				debug("inotify_init1(%#x) = %d: uinotify "
+				      "instance",
+				      (unsigned int)flags, fd);
+			else
+				debug("inotify_init() = %d: uinotify instance",
+				      fd);
+			return fd;
+		}
+		uinotify_close(fd);
+		errno = -ret;
+	}
+	int err = errno;
+	if (linux_init_errno(err)) {
+		debug("inotify_init1(%#x): %s", (unsigned int)flags,
+		      strerror(err));
+		errno = err;
+		return -1;
+	}
+	fd = has_flags ? r->inotify_init1(flags) : r->inotify_init();
+	debug("uinotify cannot start (%s): the kernel's inotify serves "
+	      "instance %d",
+	      strerror(err), fd);
+	return fd;
+}
+
+/*
+ * Errors of uinotify_add_watch that Linux's inotify_add_watch never gives:
+ * the event loop's thread or the kernel source's own descriptors could not
+ * be created.  (The loop starts with the first watch, not at init1.)
+ */
+static bool cannot_start_errno(int err)
+{
+	return err == EAGAIN || err == EMFILE || err == ENFILE ||
+	       err == ENOSYS;
+}
+
+/*
+ * fd_lock held.  Replace the instance that fd names, under every number
+ * that names it (the numbers on the same pipe), by a kernel inotify
+ * instance with the same O_NONBLOCK and per-number FD_CLOEXEC.  Its queue
+ * and watches are lost: this runs when its watches could not start.
+ * 0, or -1 with errno (nothing changed).
+ */
+static int names_to_kernel(int fd)
+{
+	const struct uin_real *r = libc();
+	struct stat st, other;
+	int fl = r->fcntl(fd, F_GETFL);
+	if (fl < 0 || fstat(fd, &st) < 0)
+		return -1;
+	int kfd = r->inotify_init1(IN_CLOEXEC |
+				   (fl & O_NONBLOCK ? IN_NONBLOCK : 0));
+	if (kfd < 0)
+		return -1;
+	int count = __atomic_load_n(&names_total, __ATOMIC_RELAXED);
+	int *names = malloc(sizeof *names * (size_t)(count ? count : 1));
+	bool *cloexec = malloc(sizeof *cloexec * (size_t)(count ? count : 1));
+	if (!names || !cloexec) {
+		free(names);
+		free(cloexec);
+		r->close(kfd);
+		errno = ENOMEM;
+		return -1;
+	}
+	int n = 0;
+	for (unsigned int w = 0; w < FD_BITMAP_FDS / BITS_PER_WORD && n < count;
+	     w++) {
+		unsigned long bits = __atomic_load_n(&fd_bits[w],
+						     __ATOMIC_RELAXED);
+		while (bits && n < count) {
+			int name = (int)(w * BITS_PER_WORD) + __builtin_ctzl(bits);
+			bits &= bits - 1;
+			if (fstat(name, &other) == 0 &&
+			    other.st_dev == st.st_dev &&
+			    other.st_ino == st.st_ino)
+				names[n++] = name;
+		}
+	}
+	for (int i = 0; i < high_count && n < count; i++) {
+		if (fstat(high_names[i], &other) == 0 &&
+		    other.st_dev == st.st_dev && other.st_ino == st.st_ino)
+			names[n++] = high_names[i];
+	}
+	for (int i = 0; i < n; i++) {
+		int fdfl = r->fcntl(names[i], F_GETFD);
+		cloexec[i] = fdfl >= 0 && (fdfl & FD_CLOEXEC);
+	}
+	/* (an instance without uin_instance_fd_forget closes the number:
+	 * dup3 then takes it again) */
+	for (int i = 0; i < n; i++)
+		(void)drop_name(names[i]);
+	for (int i = 0; i < n; i++)
+		r->dup3(kfd, names[i], cloexec[i] ? O_CLOEXEC : 0);
+	r->close(kfd);
+	free(names);
+	free(cloexec);
+	return 0;
+}
+
+/* Operations on a name ---------------------------------------------------- */
+
+/* readv as Linux does it for a file with only ->read: segment by segment,
+ * stopping after a short one (fs/read_write.c, do_loop_readv_writev). */
+static ssize_t name_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (iovcnt < 0 || iovcnt > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (iovcnt > 0 && !iov) {
+		errno = EFAULT;
+		return -1;
+	}
+	size_t left = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX) {
+			errno = EINVAL;
+			return -1;
+		}
+		left += iov[i].iov_len;
+	}
+	ssize_t done = 0;
+	for (int i = 0; i < iovcnt && left; i++) {
+		ssize_t n = uinotify_read(fd, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0)
+			return done ? done : -1;
+		done += n;
+		left -= (size_t)n;
+		if ((size_t)n != iov[i].iov_len)
+			break;
+	}
+	return done;
+}
+
+static int name_ioctl(int fd, unsigned long request, void *arg)
+{
+	/* The kernel takes the request as an unsigned int. */
+	switch ((unsigned int)request) {
+	case FIONREAD:
+		return uinotify_ioctl(fd, FIONREAD, arg);
+	case FIOCLEX:
+	case FIONCLEX:
+	case FIONBIO:
+	case FIOASYNC:
+	case FIGETBSZ:
+		/* Answered by the VFS before the file: the same on a pipe. */
+		return libc()->ioctl(fd, request, arg);
+	default:
+		/* INOTIFY_IOC_SETNEXTWD, else ENOTTY, as the instance decides */
+		return uinotify_ioctl(fd, request, arg);
+	}
+}
+
+static int name_dup(int fd, int cmd, long min_fd)
+{
+	const struct uin_real *r = libc();
+	pthread_mutex_lock(&fd_lock);
+	int new_fd = cmd == -1 ? r->dup(fd) : r->fcntl(fd, cmd, min_fd);
+	if (new_fd >= 0 && add_name(fd, new_fd) < 0)
+		new_fd = -1;
+	int err = errno;
+	pthread_mutex_unlock(&fd_lock);
+	errno = err;
+	return new_fd;
+}
+
+static int name_fcntl(int fd, int cmd, void *arg,
+		      int (*real_fcntl)(int, int, ...))
+{
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return name_dup(fd, cmd, (long)(intptr_t)arg);
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		errno = EBADF; /* not a pipe, as far as the program knows */
+		return -1;
+	default:
+		/* F_GETFL/F_SETFL (O_NONBLOCK, O_ASYNC), F_GETFD/F_SETFD,
+		 * F_SETOWN...: the pipe's description answers as Linux's. */
+		return real_fcntl(fd, cmd, arg);
+	}
+}
+
+/* dup2/dup3 with fd or new_fd naming an instance. */
+static int name_dup_onto(int fd, int new_fd, int flags, bool is_dup3)
+{
+	const struct uin_real *r = libc();
+	if (fd == new_fd || (is_dup3 && (flags & ~O_CLOEXEC)))
+		return is_dup3 ? r->dup3(fd, new_fd, flags)
+			       : r->dup2(fd, new_fd);
+	pthread_mutex_lock(&fd_lock);
+	int ret;
+	if (is_name(new_fd)) {
+		/* A failed dup2 leaves new_fd as it was: check fd first. */
+		if (r->fcntl(fd, F_GETFD) < 0) {
+			ret = -1;
+			goto out;
+		}
+		(void)drop_name(new_fd);
+	}
+	ret = is_dup3 ? r->dup3(fd, new_fd, flags) : r->dup2(fd, new_fd);
+	if (ret >= 0 && is_name(fd) && add_name(fd, ret) < 0)
+		ret = -1;
+out:;
+	int err = errno;
+	pthread_mutex_unlock(&fd_lock);
+	errno = err;
+	return ret;
+}
+
+static int name_close(int fd, int (*real_close)(int))
+{
+	pthread_mutex_lock(&fd_lock);
+	int ret = is_name(fd) && drop_name(fd) ? 0 : real_close(fd);
+	int err = errno;
+	pthread_mutex_unlock(&fd_lock);
+	errno = err;
+	return ret;
+}
+
+/* fd_lock held: forget every name in [first, last]. */
+static void drop_names_in(unsigned int first, unsigned int last)
+{
+	for (unsigned int w = first / BITS_PER_WORD;
+	     w < FD_BITMAP_FDS / BITS_PER_WORD && w <= last / BITS_PER_WORD;
+	     w++) {
+		unsigned long bits = __atomic_load_n(&fd_bits[w],
+						     __ATOMIC_RELAXED);
+		while (bits) {
+			unsigned int fd = w * (unsigned int)BITS_PER_WORD +
+					  (unsigned int)__builtin_ctzl(bits);
+			bits &= bits - 1;
+			if (fd >= first && fd <= last)
+				(void)drop_name((int)fd);
+		}
+	}
+	for (int i = high_count - 1; i >= 0; i--) {
+		if ((unsigned int)high_names[i] >= first &&
+		    (unsigned int)high_names[i] <= last)
+			(void)drop_name(high_names[i]);
+	}
+}
+
+static int names_close_range(unsigned int first, unsigned int last,
+			     int flags)
+{
+	const struct uin_real *r = libc();
+	if (!__atomic_load_n(&names_total, __ATOMIC_RELAXED) || first > last ||
+	    (flags & (int)CLOSE_RANGE_CLOEXEC) ||
+	    (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+		return r->close_range(first, last, flags);
+	pthread_mutex_lock(&fd_lock);
+	drop_names_in(first, last);
+	int ret = r->close_range(first, last, flags);
+	int err = errno;
+	pthread_mutex_unlock(&fd_lock);
+	errno = err;
+	return ret;
+}
+
+/* The interposers ---------------------------------------------------------- */
+
+EXPORT int inotify_init(void)
+{
+	return create_instance(0, false);
+}
+
+EXPORT int inotify_init1(int flags)
+{
+	return create_instance(flags, true);
+}
+
+EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	if (!is_name(fd))
+		return libc()->inotify_add_watch(fd, path, mask);
+	int wd = uinotify_add_watch(fd, path, mask);
+	if (wd >= 0 || !cannot_start_errno(errno))
+		return wd;
+	int err = errno;
+	pthread_mutex_lock(&fd_lock);
+	int ret = is_name(fd) ? names_to_kernel(fd) : 0;
+	pthread_mutex_unlock(&fd_lock);
+	if (ret < 0) {
+		errno = err;
+		return -1;
+	}
+	debug("uinotify cannot start (%s): the kernel's inotify serves "
+	      "instance %d from now on",
+	      strerror(err), fd);
+	return libc()->inotify_add_watch(fd, path, mask);
+}
+
+EXPORT int inotify_rm_watch(int fd, int wd)
+{
+	if (is_name(fd))
+		return uinotify_rm_watch(fd, wd);
+	return libc()->inotify_rm_watch(fd, wd);
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return uinotify_read(fd, buf, n);
+	return libc()->read(fd, buf, n);
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	if (__builtin_expect(is_name(fd), 0)) {
+		if (n > buflen)
+			__chk_fail();
+		return uinotify_read(fd, buf, n);
+	}
+	return libc()->read_chk(fd, buf, n, buflen);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return name_readv(fd, iov, iovcnt);
+	return libc()->readv(fd, iov, iovcnt);
+}
+
+EXPORT int close(int fd)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return name_close(fd, libc()->close);
+	return libc()->close(fd);
+}
+
+EXPORT int __close(int fd)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return name_close(fd, libc()->close_alias);
+	return libc()->close_alias(fd);
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	return names_close_range(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED) && lowfd >= 0) {
+		pthread_mutex_lock(&fd_lock);
+		drop_names_in((unsigned int)lowfd, ~0U);
+		libc()->closefrom(lowfd);
+		pthread_mutex_unlock(&fd_lock);
+		return;
+	}
+	libc()->closefrom(lowfd);
+}
+
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (__builtin_expect(is_name(fd), 0))
+		return name_ioctl(fd, request, arg);
+	return libc()->ioctl(fd, request, arg);
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (__builtin_expect(is_name(fd), 0))
+		return name_fcntl(fd, cmd, arg, libc()->fcntl);
+	return libc()->fcntl(fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (__builtin_expect(is_name(fd), 0))
+		return name_fcntl(fd, cmd, arg, libc()->fcntl64);
+	return libc()->fcntl64(fd, cmd, arg);
+}
+
+EXPORT int dup(int fd)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return name_dup(fd, -1, 0);
+	return libc()->dup(fd);
+}
+
+EXPORT int dup2(int fd, int new_fd)
+{
+	if (__builtin_expect(is_name(fd) || is_name(new_fd), 0))
+		return name_dup_onto(fd, new_fd, 0, false);
+	return libc()->dup2(fd, new_fd);
+}
+
+EXPORT int dup3(int fd, int new_fd, int flags)
+{
+	if (__builtin_expect(is_name(fd) || is_name(new_fd), 0))
+		return name_dup_onto(fd, new_fd, flags, true);
+	return libc()->dup3(fd, new_fd, flags);
+}
+
+/* Linux's inotify file uses noop_llseek: 0 whatever is asked. */
+EXPORT off_t lseek(int fd, off_t offset, int whence)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return 0;
+	return libc()->lseek(fd, offset, whence);
+}
+
+EXPORT off64_t lseek64(int fd, off64_t offset, int whence)
+{
+	if (__builtin_expect(is_name(fd), 0))
+		return 0;
+	return libc()->lseek64(fd, offset, whence);
+}
+
+/* An inotify file has no splice_read: EINVAL, where a pipe would give up
+ * its readiness bytes. */
+EXPORT ssize_t splice(int fd_in, off64_t *off_in, int fd_out,
+		      off64_t *off_out, size_t len, unsigned int flags)
+{
+	if (__builtin_expect(is_name(fd_in), 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return libc()->splice(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+EXPORT ssize_t tee(int fd_in, int fd_out, size_t len, unsigned int flags)
+{
+	if (__builtin_expect(is_name(fd_in), 0)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return libc()->tee(fd_in, fd_out, len, flags);
+}
+
+/*
+ * syscall(): the variadic arguments are read as six longs, as glibc's own
+ * syscall() reads six registers; the inotify calls and the fd calls on a
+ * name are answered here, everything else goes to libc's syscall().
+ */
+EXPORT long syscall(long number, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	int fd = (int)a[0];
+	switch (number) {
+#ifdef SYS_inotify_init
+	case SYS_inotify_init:
+		return create_instance(0, false);
+#endif
+	case SYS_inotify_init1:
+		return create_instance((int)a[0], true);
+	case SYS_inotify_add_watch:
+		return inotify_add_watch(fd, (const char *)a[1],
+					 (uint32_t)a[2]);
+	case SYS_inotify_rm_watch:
+		return inotify_rm_watch(fd, (int)a[1]);
+	case SYS_read:
+		if (is_name(fd))
+			return uinotify_read(fd, (void *)a[1], (size_t)a[2]);
+		break;
+	case SYS_readv:
+		if (is_name(fd))
+			return name_readv(fd, (const struct iovec *)a[1],
+					  (int)a[2]);
+		break;
+	case SYS_close:
+		if (is_name(fd))
+			return name_close(fd, libc()->close);
+		break;
+	case SYS_ioctl:
+		if (is_name(fd))
+			return name_ioctl(fd, (unsigned long)a[1],
+					  (void *)a[2]);
+		break;
+	case SYS_fcntl:
+		if (is_name(fd))
+			return name_fcntl(fd, (int)a[1], (void *)a[2],
+					  libc()->fcntl);
+		break;
+	case SYS_dup:
+		if (is_name(fd))
+			return name_dup(fd, -1, 0);
+		break;
+#ifdef SYS_dup2
+	case SYS_dup2:
+		if (is_name(fd) || is_name((int)a[1]))
+			return name_dup_onto(fd, (int)a[1], 0, false);
+		break;
+#endif
+	case SYS_dup3:
+		if (is_name(fd) || is_name((int)a[1]))
+			return name_dup_onto(fd, (int)a[1], (int)a[2], true);
+		break;
+	case SYS_lseek:
+		if (is_name(fd))
+			return 0;
+		break;
+	case SYS_close_range:
+		return names_close_range((unsigned int)a[0],
+					 (unsigned int)a[1], (int)a[2]);
+	default:
+		break;
+	}
+	return libc()->syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* The library's own calls: straight to libc ------------------------------ */
+
+int __wrap_inotify_init(void)
+{
+	return libc()->inotify_init();
+}
+
+int __wrap_inotify_init1(int flags)
+{
+	return libc()->inotify_init1(flags);
+}
+
+int __wrap_inotify_add_watch(int fd, const char *path, uint32_t mask)
+{
+	return libc()->inotify_add_watch(fd, path, mask);
+}
+
+int __wrap_inotify_rm_watch(int fd, int wd)
+{
+	return libc()->inotify_rm_watch(fd, wd);
+}
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+	return libc()->read(fd, buf, n);
+}
+
+ssize_t __wrap___read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+	return libc()->read_chk(fd, buf, n, buflen);
+}
+
+ssize_t __wrap_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+	return libc()->readv(fd, iov, iovcnt);
+}
+
+int __wrap_close(int fd)
+{
+	return libc()->close(fd);
+}
+
+int __wrap___close(int fd)
+{
+	return libc()->close_alias(fd);
+}
+
+int __wrap_close_range(unsigned int first, unsigned int last, int flags)
+{
+	return libc()->close_range(first, last, flags);
+}
+
+void __wrap_closefrom(int lowfd)
+{
+	libc()->closefrom(lowfd);
+}
+
+int __wrap_ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return libc()->ioctl(fd, request, arg);
+}
+
+int __wrap_fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return libc()->fcntl(fd, cmd, arg);
+}
+
+int __wrap_fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return libc()->fcntl64(fd, cmd, arg);
+}
+
+int __wrap_dup(int fd)
+{
+	return libc()->dup(fd);
+}
+
+int __wrap_dup2(int fd, int new_fd)
+{
+	return libc()->dup2(fd, new_fd);
+}
+
+int __wrap_dup3(int fd, int new_fd, int flags)
+{
+	return libc()->dup3(fd, new_fd, flags);
+}
+
+off_t __wrap_lseek(int fd, off_t offset, int whence)
+{
+	return libc()->lseek(fd, offset, whence);
+}
+
+off64_t __wrap_lseek64(int fd, off64_t offset, int whence)
+{
+	return libc()->lseek64(fd, offset, whence);
+}
+
+ssize_t __wrap_splice(int fd_in, off64_t *off_in, int fd_out,
+		      off64_t *off_out, size_t len, unsigned int flags)
+{
+	return libc()->splice(fd_in, off_in, fd_out, off_out, len, flags);
+}
+
+ssize_t __wrap_tee(int fd_in, int fd_out, size_t len, unsigned int flags)
+{
+	return libc()->tee(fd_in, fd_out, len, flags);
+}
+
+long __wrap_syscall(long number, ...)
+{
+	va_list ap;
+	long a[6];
+	va_start(ap, number);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	return libc()->syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/* fork ---------------------------------------------------------------------- *
+ * The child gets a consistent instance of its own (docs/preload.md): a copy
+ * of the queue behind a pipe of its own under the same numbers.  prepare
+ * pins and locks every instance named in the bitmap; the names are the same
+ * numbers in the child, so the bitmap stays valid there.
+ *
+ * prepare does not take fd_lock: a thread holding it may be inside
+ * uinotify_close, waiting for a lock the loop's own prepare handler (run
+ * before ours) already holds.  The child re-initialises fd_lock instead.
+ */
+
+static struct {
+	int *names;                  /* names grouped by instance */
+	struct uin_instance **insts; /* insts[i]: the instance of names[i] */
+	int n;
+} forking;
+
+static void atfork_prepare(void)
+{
+	forking.n = 0;
+	int total = __atomic_load_n(&names_total, __ATOMIC_RELAXED);
+	if (!total)
+		return;
+	int cap = total + 8; /* names made while we look are not served */
+	forking.names = malloc(sizeof *forking.names * (size_t)cap);
+	forking.insts = malloc(sizeof *forking.insts * (size_t)cap);
+	if (!forking.names || !forking.insts) {
+		debug("fork: no memory: the child shares its parent's "
+		      "readiness pipes");
+		return;
+	}
+	int n = 0;
+	for (unsigned int w = 0; w < FD_BITMAP_FDS / BITS_PER_WORD && n < cap;
+	     w++) {
+		unsigned long bits = __atomic_load_n(&fd_bits[w],
+						     __ATOMIC_RELAXED);
+		while (bits && n < cap) {
+			forking.names[n++] =
+				(int)(w * BITS_PER_WORD) + __builtin_ctzl(bits);
+			bits &= bits - 1;
+		}
+	}
+	pthread_mutex_lock(&high_lock);
+	for (int i = 0; i < high_count && n < cap; i++)
+		forking.names[n++] = high_names[i];
+	pthread_mutex_unlock(&high_lock);
+	/* Pin each instance once; lock each once. */
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		struct uin_instance *inst = uin_instance_fork_pin(forking.names[i]);
+		if (!inst)
+			continue;
+		bool seen = false;
+		for (int k = 0; k < kept && !seen; k++)
+			seen = forking.insts[k] == inst;
+		if (seen)
+			uin_instance_fork_unpin(inst);
+		forking.names[kept] = forking.names[i];
+		forking.insts[kept++] = inst;
+	}
+	forking.n = kept;
+	for (int i = 0; i < kept; i++) {
+		bool first = true;
+		for (int k = 0; k < i && first; k++)
+			first = forking.insts[k] != forking.insts[i];
+		if (first)
+			uin_instance_fork_lock(forking.insts[i]);
+	}
+}
+
+/* Each instance once: unlock and unpin (its first name carries the pin). */
+static void fork_release(void)
+{
+	for (int i = 0; i < forking.n; i++) {
+		bool first = true;
+		for (int k = 0; k < i && first; k++)
+			first = forking.insts[k] != forking.insts[i];
+		if (first) {
+			uin_instance_fork_unlock(forking.insts[i]);
+			uin_instance_fork_unpin(forking.insts[i]);
+		}
+	}
+	free(forking.names);
+	free(forking.insts);
+	forking.names = NULL;
+	forking.insts = NULL;
+	forking.n = 0;
+}
+
+static void atfork_parent(void)
+{
+	fork_release();
+}
+
+static void atfork_child(void)
+{
+	pthread_mutex_init(&fd_lock, NULL);
+	pthread_mutex_init(&high_lock, NULL);
+	int *group = forking.n ? malloc(sizeof *group * (size_t)forking.n)
+			       : NULL;
+	for (int i = 0; group && i < forking.n; i++) {
+		bool first = true;
+		for (int k = 0; k < i && first; k++)
+			first = forking.insts[k] != forking.insts[i];
+		if (!first)
+			continue;
+		int g = 0;
+		for (int k = i; k < forking.n; k++)
+			if (forking.insts[k] == forking.insts[i])
+				group[g++] = forking.names[k];
+		int ret = uin_instance_fork_child(forking.insts[i], group, g);
+		if (ret < 0)
+			debug("fork: instance %d keeps its parent's pipe: %s",
+			      group[0], strerror(-ret));
+	}
+	free(group);
+	fork_release();
+}
+
+__attribute__((constructor(101))) static void preload_init(void)
+{
+	libc();
+	const char *d = getenv("UINOTIFY_DEBUG");
+	debug_on = d && *d && strcmp(d, "0") != 0;
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	const char *source = getenv("UINOTIFY_SOURCE");
+	debug("loaded; source %s", source && *source ? source : "auto");
+}

@@ -1,0 +1,665 @@
+/*
+ * src/sources/kernel.c - the kernel source: Linux's own inotify as a
+ * producer for the engine.
+ *
+ * ONE KERNEL INSTANCE, ONE KERNEL WATCH PER KERNEL INODE.  The process has
+ * one inotify fd (opened on first need, closed by the loop thread once no
+ * kernel watch is left).  Every kernel inode that some engine inode of ours
+ * stands for has one kernel watch (struct uin_kwatch, found by its kernel
+ * wd).  Its mask is the union of the masks of all watches on all engine
+ * inodes that use it (there are two when instances chose different sources
+ * for one file; usually one), never with IN_MASK_ADD semantics except when
+ * it is first created, where it must not narrow a watch that exists.
+ *
+ * WHY THE STREAMS ARE IDENTICAL.  That one instance holds a watch on every
+ * inode any uinotify watch is on, with a superset of their masks, so its
+ * queue is the kernel's own order of every event any watch could want,
+ * P before S as fsnotify queues them.  We forward each kernel event, in
+ * that order, to the engine inode(s) of its wd, and the engine filters by
+ * each watch's mask: every instance gets exactly the subsequence a kernel
+ * instance with the same watches would have got.  Merging is the engine's
+ * (the kernel merges only events that are consecutive in our queue, hence
+ * also in the application's view).
+ *
+ * MAPPING, per kernel event (on the loop thread, or in an API thread in
+ * uin_loop_drain, always under the dispatch lock):
+ *   wd -1, IN_Q_OVERFLOW   -> uin_mounts_overflow(kernel): every handle
+ *                             with a watch on a kernel-sourced mount
+ *   a name (P half)        -> uinotify_hook_dirent(dir, name, NULL, mask,
+ *                             cookie) for every kind of event (OPEN, MODIFY
+ *                             ... as well as CREATE, DELETE, MOVED_*): it
+ *                             delivers to dir's watches only, with the
+ *                             kernel's IN_ISDIR passed through.  The S half
+ *                             arrives as its own kernel event on the
+ *                             child's wd if the child is watched.
+ *   no name (S)            -> uinotify_hook_inode(inode, mask, cookie)
+ *   MOVED_FROM / MOVED_TO  -> the kernel cookie renumbered through
+ *                             uinotify_cookie_next; both halves of one
+ *                             rename map to one new cookie
+ *   DELETE_SELF            -> nothing: the IGNORED that the kernel queues
+ *                             right after it does it all
+ *   IGNORED we did not ask -> uinotify_hook_inode_dead (DELETE_SELF to the
+ *                             watches that want it, then IGNORED to all)
+ *   UNMOUNT                -> uinotify_hook_unmount_inode (UNMOUNT, ISDIR
+ *                             on directories, then IGNORED); the kernel's
+ *                             IGNORED after it -> nothing
+ *   IGNORED after our own inotify_rm_watch: the wd was forgotten first,
+ *                             so it is dropped like any unknown wd.
+ *
+ * IN_EXCL_UNLINK.  User space cannot see d_unlinked(), so the kernel does
+ * the filtering: the kernel watch carries IN_EXCL_UNLINK when every watch
+ * on it has the flag (then it is exact), and not otherwise (when watches
+ * disagree, those with the flag also get the path events of an unlinked
+ * file: a documented difference).
+ *
+ * CHANGING A KERNEL WATCH needs a path to the inode, and we keep no fd:
+ * an fd would cost the application a descriptor per watch, and an open
+ * O_PATH fd would delay the kernel's DELETE_SELF/IGNORED of an unlinked
+ * file until it is closed.  So attach() (called by inode_get, with the
+ * resolved O_PATH fd) makes the kernel watch wide enough for the watch
+ * about to be added: r->in_flags's event bits when the caller passed the
+ * watch's mask there, else every event (IN_ALL_EVENTS).  It leaves a
+ * per-thread hint {kw, fd, dev, ino}; update() (the mask_changed that
+ * follows in the same thread, while the caller still holds the resolved
+ * fd) makes the kernel watch exact through it, after checking with fstat
+ * that the fd still is that inode.  Without a usable hint (a watch removed,
+ * a consumer that released the fd first) the kernel mask stays a superset,
+ * which costs only filtered events, until the next update with a path.
+ * The kernel watch is removed when the last engine inode using it is
+ * released.
+ *
+ * LOCKS.  All state here is under the sources lock (mounts.h), except the
+ * cookie map and the read buffer, which only the dispatcher touches (under
+ * the dispatch lock).  Hooks are called with no lock of ours held.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "engine/alloc.h"
+#include "sources/kernel.h"
+#include "sources/loop.h"
+
+#define KBUF_SIZE (64 * 1024)
+#define READ_ROUNDS 16        /* per callback, then let others run */
+#define MAX_USERS 8           /* engine inodes per kernel watch (2 today) */
+#define COOKIE_SLOTS 32
+#define MIN_BUCKETS 64
+
+struct uin_kwatch {
+	int kwd;                     /* -1 once the kernel dropped it */
+	uint32_t kmask;              /* event bits asked of the kernel */
+	bool kexcl;                  /* IN_EXCL_UNLINK asked of the kernel */
+	bool unmounted;              /* IN_UNMOUNT seen: IGNORED is no death */
+	bool deleted;                /* DELETE_SELF seen, IGNORED to follow */
+	struct uin_src_inode *users; /* via users->kw_next */
+	struct uin_kwatch *hash_next;
+};
+
+static void ks_close_job(struct uin_loop_job *job);
+
+static struct {
+	int fd;                     /* the kernel instance, or -1 */
+	struct uin_loop_reg *reg;
+	struct uin_kwatch **buckets; /* by kwd */
+	size_t nbuckets;
+	long nlive;                 /* kernel watches in the table */
+	struct uin_loop_job close_job;
+	atomic_long events, overflows, updates, stale_masks;
+} ks = {.fd = -1, .close_job = {.fn = ks_close_job}};
+
+/* Set by attach, used by the update that follows in the same thread. */
+static __thread struct {
+	struct uin_kwatch *kw;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+} hint;
+
+/* The kwd table ------------------------------------------------------------ */
+
+static size_t kwd_slot(int kwd, size_t n)
+{
+	return ((uint32_t)kwd * 2654435761u) & (n - 1);
+}
+
+static struct uin_kwatch *kw_find(int kwd)
+{
+	if (!ks.nbuckets)
+		return NULL;
+	struct uin_kwatch *kw = ks.buckets[kwd_slot(kwd, ks.nbuckets)];
+	while (kw && kw->kwd != kwd)
+		kw = kw->hash_next;
+	return kw;
+}
+
+static void kw_grow(void)
+{
+	size_t n = ks.nbuckets ? ks.nbuckets * 2 : MIN_BUCKETS;
+	struct uin_kwatch **b = uin_calloc(n, sizeof *b);
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < ks.nbuckets; i++) {
+		struct uin_kwatch *kw = ks.buckets[i], *next;
+		for (; kw; kw = next) {
+			next = kw->hash_next;
+			size_t j = kwd_slot(kw->kwd, n);
+			kw->hash_next = b[j];
+			b[j] = kw;
+		}
+	}
+	uin_free(ks.buckets);
+	ks.buckets = b;
+	ks.nbuckets = n;
+}
+
+static int kw_insert(struct uin_kwatch *kw)
+{
+	if ((size_t)ks.nlive >= ks.nbuckets)
+		kw_grow();
+	if (!ks.nbuckets)
+		return -ENOMEM;
+	size_t j = kwd_slot(kw->kwd, ks.nbuckets);
+	kw->hash_next = ks.buckets[j];
+	ks.buckets[j] = kw;
+	ks.nlive++;
+	return 0;
+}
+
+/* Forget kw's kernel wd: later events for it are dropped. */
+static void kw_unhash(struct uin_kwatch *kw)
+{
+	struct uin_kwatch **pp = &ks.buckets[kwd_slot(kw->kwd, ks.nbuckets)];
+	while (*pp != kw)
+		pp = &(*pp)->hash_next;
+	*pp = kw->hash_next;
+	kw->hash_next = NULL;
+	kw->kwd = -1;
+	ks.nlive--;
+	if (ks.nlive == 0 && ks.fd >= 0)
+		uin_loop_post(&ks.close_job); /* ENOMEM-free; failure: stays */
+}
+
+/* The kernel instance ------------------------------------------------------ */
+
+static void ks_read(void *arg, uint32_t events);
+
+static int ks_open_locked(void)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct uin_loop_reg *reg;
+	int err = uin_loop_add_fd(fd, EPOLLIN, UIN_LOOP_DRAIN, ks_read, NULL,
+				  &reg);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	ks.fd = fd;
+	ks.reg = reg;
+	return 0;
+}
+
+/* On the loop thread, once nothing is watched: close the instance. */
+static void ks_close_job(struct uin_loop_job *job)
+{
+	(void)job;
+	int fd = -1;
+	struct uin_loop_reg *reg = NULL;
+	uin_sources_lock();
+	if (ks.fd >= 0 && ks.nlive == 0) {
+		fd = ks.fd;
+		reg = ks.reg;
+		ks.fd = -1;
+		ks.reg = NULL;
+		uin_free(ks.buckets);
+		ks.buckets = NULL;
+		ks.nbuckets = 0;
+	}
+	uin_sources_unlock();
+	if (reg)
+		uin_loop_del(reg);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int kadd(int path_fd, uint32_t mask)
+{
+	char path[40];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", path_fd);
+	atomic_fetch_add_explicit(&ks.updates, 1, memory_order_relaxed);
+	int wd = inotify_add_watch(ks.fd, path, mask);
+	return wd < 0 ? -errno : wd;
+}
+
+/* The argument that makes the kernel watch exactly (mask, excl).  A watch
+ * with no event bit is legal (it still reports UNMOUNT and IGNORED). */
+static uint32_t kernel_arg(uint32_t mask, bool excl)
+{
+	return mask | (excl ? IN_EXCL_UNLINK : 0) | (mask ? 0 : IN_UNMOUNT);
+}
+
+/* Attach, update, detach --------------------------------------------------- */
+
+static void unlink_user(struct uin_kwatch *kw, struct uin_src_inode *si)
+{
+	struct uin_src_inode **pp = &kw->users;
+	while (*pp != si)
+		pp = &(*pp)->kw_next;
+	*pp = si->kw_next;
+	si->kw_next = NULL;
+	si->kw = NULL;
+}
+
+/* kw has no user left: remove it from the kernel and free it. */
+static void kw_free(struct uin_kwatch *kw)
+{
+	if (kw->kwd >= 0) {
+		int kwd = kw->kwd;
+		kw_unhash(kw);
+		inotify_rm_watch(ks.fd, kwd);
+	}
+	if (hint.kw == kw)
+		hint.kw = NULL;
+	uin_free(kw);
+}
+
+/* Whether every engine watch on kw has IN_EXCL_UNLINK (true if none). */
+static bool users_all_excl(const struct uin_kwatch *kw)
+{
+	for (const struct uin_src_inode *u = kw->users; u; u = u->kw_next)
+		if (u->watched && !u->excl_all)
+			return false;
+	return true;
+}
+
+/*
+ * The kernel's max_user_watches is reached.  Issue 5 puts the scanner
+ * here (when the instance allows it): observe si by scanning instead and
+ * return 0.  Until then the add fails with ENOSPC, as a kernel instance's.
+ */
+static int kernel_watch_enospc(struct uin_src_inode *si,
+			       const struct uin_resolved *r)
+{
+	(void)si;
+	(void)r;
+	return -ENOSPC;
+}
+
+int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
+{
+	/* The mask of the watch about to be added, when the caller passed
+	 * it; else a superset that update() narrows. */
+	uint32_t want = r->in_flags & IN_ALL_EVENTS;
+	bool known = want != 0;
+	if (!known)
+		want = IN_ALL_EVENTS;
+	bool want_excl = known && (r->in_flags & IN_EXCL_UNLINK);
+	struct uin_kwatch *kw = si->kw;
+
+	if (kw && kw->kwd < 0) {
+		/* The kernel dropped it (death, unmount) or we are a fork
+		 * child that left the parent's instance alone: start over. */
+		unlink_user(kw, si);
+		if (!kw->users)
+			kw_free(kw);
+		kw = NULL;
+	}
+	if (ks.fd < 0) {
+		int err = ks_open_locked();
+		if (err)
+			return err;
+	}
+	if (!kw) {
+		/* IN_MASK_ADD: the kernel inode may already be watched for
+		 * another engine inode, whose mask must not shrink. */
+		int wd = kadd(r->fd, IN_MASK_ADD | IN_UNMOUNT | want);
+		if (wd < 0) {
+			if (ks.nlive == 0)
+				uin_loop_post(&ks.close_job);
+			return wd == -ENOSPC ? kernel_watch_enospc(si, r) : wd;
+		}
+		kw = kw_find(wd);
+		if (!kw) {
+			kw = uin_calloc(1, sizeof *kw);
+			if (kw) {
+				kw->kwd = wd;
+				kw->kmask = want;
+				if (kw_insert(kw) < 0) {
+					uin_free(kw);
+					kw = NULL;
+				}
+			}
+			if (!kw) {
+				inotify_rm_watch(ks.fd, wd);
+				if (ks.nlive == 0)
+					uin_loop_post(&ks.close_job);
+				return -ENOMEM;
+			}
+		} else {
+			kw->kmask |= want;
+		}
+		si->kw = kw;
+		si->kw_next = kw->users;
+		kw->users = si;
+	} else if (want & ~kw->kmask) {
+		int wd = kadd(r->fd, IN_MASK_ADD | want);
+		if (wd < 0)
+			return wd;
+		if (wd == kw->kwd)
+			kw->kmask |= want;
+	}
+
+	/* IN_EXCL_UNLINK only while every watch asks for it; a watch about
+	 * to be added without it (or unknown) clears it now, else it would
+	 * lose events. */
+	bool excl = want_excl && users_all_excl(kw);
+	if (excl != kw->kexcl) {
+		int wd = kadd(r->fd, kernel_arg(kw->kmask, excl));
+		if (wd == kw->kwd)
+			kw->kexcl = excl;
+	}
+
+	hint.kw = kw;
+	hint.fd = r->fd;
+	hint.dev = makedev(r->stx.stx_dev_major, r->stx.stx_dev_minor);
+	hint.ino = r->stx.stx_ino;
+	return 0;
+}
+
+/* An fd that reaches kw's inode now, or -1. */
+static int path_fd_for(struct uin_kwatch *kw)
+{
+	if (hint.kw == kw) {
+		struct stat st;
+		if (fstat(hint.fd, &st) == 0 && st.st_dev == hint.dev &&
+		    st.st_ino == hint.ino)
+			return hint.fd;
+	}
+	return -1;
+}
+
+void uin_kernel_update(struct uin_src_inode *si)
+{
+	struct uin_kwatch *kw = si->kw;
+	if (!kw || kw->kwd < 0 || ks.fd < 0)
+		return;
+	uint32_t need = 0;
+	bool any = false;
+	for (struct uin_src_inode *u = kw->users; u; u = u->kw_next) {
+		need |= u->need;
+		any |= u->watched;
+	}
+	bool excl = any && users_all_excl(kw);
+	if (need != kw->kmask || excl != kw->kexcl) {
+		int fd = path_fd_for(kw);
+		if (fd >= 0) {
+			int wd = kadd(fd, kernel_arg(need, excl));
+			if (wd == kw->kwd) {
+				kw->kmask = need;
+				kw->kexcl = excl;
+			}
+		} else if ((need & ~kw->kmask) || (kw->kexcl && !excl)) {
+			atomic_fetch_add_explicit(&ks.stale_masks, 1,
+						  memory_order_relaxed);
+		}
+	}
+	/* One lookup, one update. */
+	if (hint.kw == kw)
+		hint.kw = NULL;
+}
+
+void uin_kernel_detach(struct uin_src_inode *si)
+{
+	struct uin_kwatch *kw = si->kw;
+	if (!kw)
+		return;
+	unlink_user(kw, si);
+	if (!kw->users)
+		kw_free(kw);
+}
+
+/* Events --------------------------------------------------------------------- */
+
+/* Dispatcher-only state (under the dispatch lock). */
+static struct {
+	uint32_t kernel, ours;
+} cookie_map[COOKIE_SLOTS];
+static unsigned cookie_next_slot;
+static union {
+	struct inotify_event align;
+	char b[KBUF_SIZE];
+} kbuf;
+
+/* Kernel cookies are unique, so a hit is the other half of one rename. */
+static uint32_t map_cookie(uint32_t kernel)
+{
+	if (!kernel)
+		return 0;
+	for (unsigned i = 0; i < COOKIE_SLOTS; i++)
+		if (cookie_map[i].kernel == kernel && cookie_map[i].ours)
+			return cookie_map[i].ours;
+	uint32_t ours = uinotify_cookie_next();
+	cookie_map[cookie_next_slot].kernel = kernel;
+	cookie_map[cookie_next_slot].ours = ours;
+	cookie_next_slot = (cookie_next_slot + 1) % COOKIE_SLOTS;
+	return ours;
+}
+
+enum ev_kind { EV_EVENT, EV_DEAD, EV_UNMOUNT };
+
+/*
+ * Counted references to kw's engine inodes that may want the event (all
+ * of them for DEAD/UNMOUNT).  Looked up by key: a pointer in kw->users is
+ * valid under the sources lock, but its inode may be dying.
+ */
+static int collect(struct uin_kwatch *kw, uint32_t mask, enum ev_kind kind,
+		   struct uinotify_inode **out)
+{
+	int n = 0;
+	for (struct uin_src_inode *u = kw->users; u && n < MAX_USERS;
+	     u = u->kw_next) {
+		if (kind == EV_EVENT && !(u->need & mask & IN_ALL_EVENTS))
+			continue;
+		struct uinotify_inode *in =
+			uinotify_inode_lookup(uinotify_inode_sb(u->inode),
+					      uinotify_inode_key(u->inode));
+		if (in)
+			out[n++] = in;
+	}
+	return n;
+}
+
+/* The first kernel watch whose DELETE_SELF was seen, or NULL. */
+static struct uin_kwatch *find_deleted(void)
+{
+	for (size_t i = 0; i < ks.nbuckets; i++)
+		for (struct uin_kwatch *kw = ks.buckets[i]; kw;
+		     kw = kw->hash_next)
+			if (kw->deleted)
+				return kw;
+	return NULL;
+}
+
+/*
+ * The kernel's queue overflowed.  It may have swallowed the IGNORED of a
+ * deleted inode (the kernel still removed its watch): those whose
+ * DELETE_SELF we saw are dead now.  Then every handle with a watch on a
+ * kernel-sourced mount gets its overflow.
+ */
+static void ks_overflow(void)
+{
+	for (;;) {
+		struct uinotify_inode *in[MAX_USERS];
+		int n = 0;
+		uin_sources_lock();
+		struct uin_kwatch *kw = find_deleted();
+		if (kw) {
+			n = collect(kw, 0, EV_DEAD, in);
+			kw_unhash(kw);
+		}
+		uin_sources_unlock();
+		if (!kw)
+			break;
+		for (int i = 0; i < n; i++) {
+			uinotify_hook_inode_dead(in[i]);
+			uinotify_inode_put(in[i]);
+		}
+	}
+	uin_mounts_overflow(UIN_SRC_KERNEL);
+}
+
+static void ks_event(const struct inotify_event *e)
+{
+	atomic_fetch_add_explicit(&ks.events, 1, memory_order_relaxed);
+	uint32_t mask = e->mask;
+	if (e->wd < 0) {
+		if (mask & IN_Q_OVERFLOW) {
+			atomic_fetch_add_explicit(&ks.overflows, 1,
+						  memory_order_relaxed);
+			ks_overflow();
+		}
+		return;
+	}
+
+	struct uinotify_inode *in[MAX_USERS];
+	int n = 0;
+	enum ev_kind kind = EV_EVENT;
+	uin_sources_lock();
+	struct uin_kwatch *kw = kw_find(e->wd);
+	if (!kw) {
+		/* a wd we removed, or one from before a fork */
+	} else if (mask & IN_IGNORED) {
+		kind = EV_DEAD;
+		if (!kw->unmounted)
+			n = collect(kw, 0, kind, in);
+		kw_unhash(kw); /* users keep it until they are released */
+	} else if (mask & IN_DELETE_SELF) {
+		kw->deleted = true; /* the IGNORED right behind does it */
+	} else if (mask & IN_UNMOUNT) {
+		kind = EV_UNMOUNT;
+		kw->unmounted = true;
+		n = collect(kw, 0, kind, in);
+	} else {
+		n = collect(kw, mask, kind, in);
+	}
+	uin_sources_unlock();
+	if (!n)
+		return;
+
+	uint32_t cookie = mask & (IN_MOVED_FROM | IN_MOVED_TO)
+				  ? map_cookie(e->cookie)
+				  : 0;
+	for (int i = 0; i < n; i++) {
+		switch (kind) {
+		case EV_DEAD:
+			uinotify_hook_inode_dead(in[i]);
+			break;
+		case EV_UNMOUNT:
+			uinotify_hook_unmount_inode(in[i]);
+			break;
+		case EV_EVENT:
+			if (e->len)
+				uinotify_hook_dirent(in[i], e->name, NULL,
+						     mask, cookie);
+			else
+				uinotify_hook_inode(in[i], mask, cookie);
+			break;
+		}
+		uinotify_inode_put(in[i]);
+	}
+}
+
+static void ks_read(void *arg, uint32_t events)
+{
+	(void)arg;
+	(void)events;
+	for (int round = 0; round < READ_ROUNDS; round++) {
+		uin_sources_lock();
+		int fd = ks.fd; /* closed only by the close job, which also
+				   runs under the dispatch lock */
+		uin_sources_unlock();
+		if (fd < 0)
+			return;
+		ssize_t n = read(fd, kbuf.b, sizeof kbuf.b);
+		if (n <= 0)
+			return;
+		for (char *p = kbuf.b; p < kbuf.b + n;) {
+			const struct inotify_event *e = (const void *)p;
+			p += sizeof *e + e->len;
+			ks_event(e);
+		}
+		/* A short read means the queue was empty: save a syscall. */
+		if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <=
+		    sizeof kbuf.b)
+			return;
+	}
+}
+
+/* Fork ------------------------------------------------------------------------
+ * The kernel instance is shared with the parent after fork: reading it
+ * would steal the parent's events, and changing its watches would change
+ * the parent's.  So the child closes its copy and forgets every kernel
+ * watch (the engine inodes keep their watches, which stay silent in the
+ * child); the child's next inode_get opens a fresh instance, and adding a
+ * path again re-creates its kernel watch there.
+ */
+void uin_kernel_atfork_child(void)
+{
+	if (ks.fd >= 0)
+		close(ks.fd);
+	ks.fd = -1;
+	ks.reg = NULL; /* the loop has forgotten it */
+	for (size_t i = 0; i < ks.nbuckets; i++) {
+		struct uin_kwatch *kw = ks.buckets[i], *next;
+		for (; kw; kw = next) {
+			next = kw->hash_next;
+			kw->hash_next = NULL;
+			kw->kwd = -1;
+		}
+	}
+	uin_free(ks.buckets);
+	ks.buckets = NULL;
+	ks.nbuckets = 0;
+	ks.nlive = 0;
+	hint.kw = NULL;
+}
+
+void uin_kernel_debug_inject(const struct inotify_event *e)
+{
+	ks_event(e);
+}
+
+void uin_kernel_get_stats(struct uin_kernel_stats *s)
+{
+	uin_sources_lock();
+	s->fd = ks.fd;
+	s->kwatches = ks.nlive;
+	uin_sources_unlock();
+	s->events = atomic_load(&ks.events);
+	s->overflows = atomic_load(&ks.overflows);
+	s->updates = atomic_load(&ks.updates);
+	s->stale_masks = atomic_load(&ks.stale_masks);
+}
+
+/* The ops table ------------------------------------------------------------- */
+
+static int kernel_inode_get(const struct uin_resolved *r,
+			    struct uinotify_inode **out)
+{
+	return uin_mount_inode_get(r, UIN_SRC_KERNEL, out);
+}
+
+const struct uin_source_ops uin_source_kernel = {
+	.name = "kernel",
+	.inode_get = kernel_inode_get,
+};

@@ -1,0 +1,61 @@
+/*
+ * src/sources/kernel.h - the kernel source: Linux's own inotify, one
+ * instance per process, one kernel watch per watched kernel inode, events
+ * mapped back onto the engine inodes through the producer hooks.  The
+ * mapping rules are at the top of kernel.c and in docs/sources.md.
+ *
+ * Every function here except the ops table runs under the sources lock
+ * (mounts.h) and is called by mounts.c.
+ */
+#ifndef UIN_SOURCES_KERNEL_H
+#define UIN_SOURCES_KERNEL_H
+
+#include <stdint.h>
+
+#include "sources/mounts.h"
+#include "sources/source.h"
+
+/* UINOTIFY_SOURCE_KERNEL: the kernel source on every mount. */
+extern const struct uin_source_ops uin_source_kernel;
+
+/*
+ * Begin observing si through the kernel (on its first inode_get) or make
+ * sure the kernel watch still covers it, using r's O_PATH fd.  When
+ * r->in_flags carries event bits they are taken as the mask of the watch
+ * about to be added and the kernel watch is widened to them; otherwise to
+ * every event, until the mask_changed that follows (in the same thread,
+ * while r->fd is open) makes it exact.
+ * 0, or -ENOSPC (the kernel's max_user_watches; the point where the
+ * scanner will take over, issue 5), -EMFILE/-ENFILE/-ENOMEM (no kernel
+ * instance), or another errno from inotify_add_watch.
+ */
+int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r);
+
+/* si's need, watched or excl_all changed (from mask_changed). */
+void uin_kernel_update(struct uin_src_inode *si);
+
+/* si is being released: stop observing it (from release_inode). */
+void uin_kernel_detach(struct uin_src_inode *si);
+
+/* In a fork child, with the sources lock re-initialised: see kernel.c. */
+void uin_kernel_atfork_child(void);
+
+struct uin_kernel_stats {
+	int fd;               /* the kernel instance, or -1 */
+	long kwatches;        /* live kernel watches */
+	long events;          /* kernel events read so far */
+	long overflows;       /* kernel IN_Q_OVERFLOW seen */
+	long updates;         /* inotify_add_watch calls made */
+	long stale_masks;     /* needed changes that found no path to use */
+};
+void uin_kernel_get_stats(struct uin_kernel_stats *s);
+
+/*
+ * For tests: handle e as if the kernel instance had queued it (an
+ * IN_Q_OVERFLOW cannot be provoked without lowering the machine-wide
+ * max_queued_events).  Only while no kernel event can arrive concurrently.
+ */
+struct inotify_event;
+void uin_kernel_debug_inject(const struct inotify_event *e);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * src/sources/loop.c - the process's one event-loop thread.  See loop.h for
+ * the contract (lifetime, dispatch lock, fork).
+ *
+ * Registrations are freed only when no epoll result can still name them: a
+ * deleted registration is marked dead at once (callbacks check the mark
+ * under the dispatch lock) and moved to a zombie list that the loop thread
+ * frees at the top of its next iteration, after the batch that may have
+ * named it.  Without a loop thread there is no pending batch, so it is
+ * freed on the spot.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "engine/alloc.h"
+#include "sources/loop.h"
+
+#define MAX_FORK_HOOKS 4
+#define BATCH 32
+#define MAX_DRAIN 8
+
+struct uin_loop_reg {
+	struct uin_loop_reg *next; /* [loop_mu] on L.regs or L.zombies */
+	int fd;
+	bool is_timer;             /* the fd is ours (a timerfd) */
+	unsigned flags;
+	uin_loop_cb cb;
+	void *arg;
+	atomic_bool dead;          /* set under the dispatch lock */
+};
+
+static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t dispatch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static struct {
+	int epfd;                       /* [loop_mu] -1 when no thread */
+	int evfd;                       /* [loop_mu] wake-up eventfd */
+	bool running;                   /* [loop_mu] a thread owns epfd */
+	unsigned nregs;                 /* [loop_mu] */
+	struct uin_loop_reg *regs;      /* [loop_mu] live */
+	struct uin_loop_reg *zombies;   /* [loop_mu] dead, not yet freed */
+	struct uin_loop_job *jobs;      /* [loop_mu] FIFO */
+	struct uin_loop_job **jobs_tail;
+	atomic_uint ndrain;             /* live UIN_LOOP_DRAIN registrations */
+	const struct uin_loop_fork_hooks *hooks[MAX_FORK_HOOKS];
+	unsigned nhooks;                /* [loop_mu] */
+} L = {.epfd = -1, .evfd = -1, .jobs_tail = &L.jobs};
+
+/* True while this thread holds dispatch_mu (loop thread or a drainer). */
+static __thread bool tls_dispatching;
+
+static void atfork_prepare(void);
+static void atfork_parent(void);
+static void atfork_child(void);
+
+static void register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void wake_locked(void)
+{
+	if (L.evfd >= 0) {
+		uint64_t one = 1;
+		ssize_t r = write(L.evfd, &one, sizeof one);
+		(void)r; /* EAGAIN: the counter is already non-zero */
+	}
+}
+
+static void free_zombies_locked(void)
+{
+	while (L.zombies) {
+		struct uin_loop_reg *z = L.zombies;
+		L.zombies = z->next;
+		uin_free(z);
+	}
+}
+
+static void run_jobs(void)
+{
+	pthread_mutex_lock(&loop_mu);
+	struct uin_loop_job *list = L.jobs;
+	L.jobs = NULL;
+	L.jobs_tail = &L.jobs;
+	pthread_mutex_unlock(&loop_mu);
+	while (list) {
+		struct uin_loop_job *j = list;
+		/* Unqueue under the mutex before running: fn, or another
+		 * thread, may post j again, which rewrites j->next. */
+		pthread_mutex_lock(&loop_mu);
+		list = j->next;
+		j->queued = false;
+		pthread_mutex_unlock(&loop_mu);
+		j->fn(j);
+	}
+}
+
+static void *loop_main(void *unused)
+{
+	(void)unused;
+	struct epoll_event evs[BATCH];
+	for (;;) {
+		pthread_mutex_lock(&loop_mu);
+		free_zombies_locked();
+		if (L.nregs == 0 && !L.jobs) {
+			/* Idle: stop, and leave no fd behind. */
+			close(L.epfd);
+			close(L.evfd);
+			L.epfd = L.evfd = -1;
+			L.running = false;
+			pthread_mutex_unlock(&loop_mu);
+			return NULL;
+		}
+		int ep = L.epfd;
+		bool have_jobs = L.jobs != NULL;
+		pthread_mutex_unlock(&loop_mu);
+
+		int n = epoll_wait(ep, evs, BATCH, have_jobs ? 0 : -1);
+		if (n < 0)
+			n = 0; /* EINTR: every signal is blocked, but be safe */
+
+		pthread_mutex_lock(&dispatch_mu);
+		tls_dispatching = true;
+		for (int i = 0; i < n; i++) {
+			struct uin_loop_reg *reg = evs[i].data.ptr;
+			if (!reg) {
+				uint64_t v;
+				pthread_mutex_lock(&loop_mu);
+				ssize_t r = read(L.evfd, &v, sizeof v);
+				pthread_mutex_unlock(&loop_mu);
+				(void)r;
+				continue;
+			}
+			if (atomic_load(&reg->dead))
+				continue;
+			if (reg->is_timer) {
+				uint64_t expirations;
+				if (read(reg->fd, &expirations,
+					 sizeof expirations) !=
+				    sizeof expirations)
+					continue; /* re-armed meanwhile */
+			}
+			reg->cb(reg->arg, evs[i].events);
+		}
+		run_jobs();
+		tls_dispatching = false;
+		pthread_mutex_unlock(&dispatch_mu);
+	}
+}
+
+/* Create the epoll fd and the thread if there are none.  Under loop_mu. */
+static int ensure_running_locked(void)
+{
+	pthread_once(&fork_once, register_atfork);
+	if (L.running)
+		return 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	int ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ev < 0) {
+		int e = -errno;
+		close(ep);
+		return e;
+	}
+	struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) < 0) {
+		int err = -errno;
+		close(ev);
+		close(ep);
+		return err;
+	}
+
+	/* The thread must never run an application's signal handler. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int err = pthread_create(&t, &attr, loop_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		close(ev);
+		close(ep);
+		return -err;
+	}
+	pthread_setname_np(t, "uinotify-loop");
+	L.epfd = ep;
+	L.evfd = ev;
+	L.running = true;
+	return 0;
+}
+
+static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
+		   uin_loop_cb cb, void *arg, struct uin_loop_reg **out)
+{
+	struct uin_loop_reg *reg = uin_calloc(1, sizeof *reg);
+	if (!reg)
+		return -ENOMEM;
+	reg->fd = fd;
+	reg->is_timer = is_timer;
+	reg->flags = flags;
+	reg->cb = cb;
+	reg->arg = arg;
+	atomic_init(&reg->dead, false);
+
+	pthread_mutex_lock(&loop_mu);
+	int err = ensure_running_locked();
+	if (!err) {
+		struct epoll_event e = {.events = events, .data.ptr = reg};
+		if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, fd, &e) < 0)
+			err = -errno;
+	}
+	if (err) {
+		/* A thread started for nothing stops by itself. */
+		wake_locked();
+		pthread_mutex_unlock(&loop_mu);
+		uin_free(reg);
+		return err;
+	}
+	reg->next = L.regs;
+	L.regs = reg;
+	L.nregs++;
+	if (flags & UIN_LOOP_DRAIN)
+		atomic_fetch_add(&L.ndrain, 1);
+	pthread_mutex_unlock(&loop_mu);
+	*out = reg;
+	return 0;
+}
+
+int uin_loop_add_fd(int fd, uint32_t events, unsigned flags, uin_loop_cb cb,
+		    void *arg, struct uin_loop_reg **out)
+{
+	if (fd < 0 || !cb || !out)
+		return -EINVAL;
+	return add_reg(fd, events, flags, false, cb, arg, out);
+}
+
+int uin_loop_add_timer(uin_loop_cb cb, void *arg, struct uin_loop_reg **out)
+{
+	if (!cb || !out)
+		return -EINVAL;
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = add_reg(fd, EPOLLIN, 0, true, cb, arg, out);
+	if (err)
+		close(fd);
+	return err;
+}
+
+int uin_loop_timer_set(struct uin_loop_reg *reg, uint64_t first_ns,
+		       uint64_t interval_ns)
+{
+	if (!reg || !reg->is_timer)
+		return -EINVAL;
+	struct itimerspec its = {
+		.it_value = {(time_t)(first_ns / 1000000000u),
+			     (long)(first_ns % 1000000000u)},
+		.it_interval = {(time_t)(interval_ns / 1000000000u),
+				(long)(interval_ns % 1000000000u)},
+	};
+	if (timerfd_settime(reg->fd, 0, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+void uin_loop_del(struct uin_loop_reg *reg)
+{
+	if (!reg)
+		return;
+	bool take = !tls_dispatching;
+	if (take)
+		pthread_mutex_lock(&dispatch_mu);
+	pthread_mutex_lock(&loop_mu);
+	struct uin_loop_reg **pp = &L.regs;
+	while (*pp && *pp != reg)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = reg->next;
+		L.nregs--;
+		if (reg->flags & UIN_LOOP_DRAIN)
+			atomic_fetch_sub(&L.ndrain, 1);
+		if (L.epfd >= 0)
+			epoll_ctl(L.epfd, EPOLL_CTL_DEL, reg->fd, NULL);
+		atomic_store(&reg->dead, true);
+		if (reg->is_timer)
+			close(reg->fd);
+		if (L.running) {
+			reg->next = L.zombies;
+			L.zombies = reg;
+			if (L.nregs == 0)
+				wake_locked(); /* let the thread see it is idle */
+		} else {
+			uin_free(reg);
+		}
+	}
+	pthread_mutex_unlock(&loop_mu);
+	if (take)
+		pthread_mutex_unlock(&dispatch_mu);
+}
+
+int uin_loop_post(struct uin_loop_job *job)
+{
+	pthread_mutex_lock(&loop_mu);
+	if (job->queued) {
+		pthread_mutex_unlock(&loop_mu);
+		return 0;
+	}
+	int err = ensure_running_locked();
+	if (!err) {
+		job->next = NULL;
+		job->queued = true;
+		*L.jobs_tail = job;
+		L.jobs_tail = &job->next;
+		wake_locked();
+	}
+	pthread_mutex_unlock(&loop_mu);
+	return err;
+}
+
+void uin_loop_drain(void)
+{
+	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 ||
+	    tls_dispatching)
+		return;
+	pthread_mutex_lock(&dispatch_mu);
+	tls_dispatching = true;
+	/* Registrations cannot be freed while we hold the dispatch lock: a
+	 * deletion from another thread waits for it, and the loop thread
+	 * frees only registrations deleted before its batch. */
+	struct uin_loop_reg *snap[MAX_DRAIN];
+	int n = 0;
+	pthread_mutex_lock(&loop_mu);
+	for (struct uin_loop_reg *r = L.regs; r && n < MAX_DRAIN; r = r->next)
+		if (r->flags & UIN_LOOP_DRAIN)
+			snap[n++] = r;
+	pthread_mutex_unlock(&loop_mu);
+	for (int i = 0; i < n; i++)
+		if (!atomic_load(&snap[i]->dead))
+			snap[i]->cb(snap[i]->arg, EPOLLIN);
+	tls_dispatching = false;
+	pthread_mutex_unlock(&dispatch_mu);
+}
+
+bool uin_loop_in_dispatch(void)
+{
+	return tls_dispatching;
+}
+
+bool uin_loop_running(void)
+{
+	pthread_mutex_lock(&loop_mu);
+	bool r = L.running;
+	pthread_mutex_unlock(&loop_mu);
+	return r;
+}
+
+int uin_loop_register_fork_hooks(const struct uin_loop_fork_hooks *hooks)
+{
+	pthread_once(&fork_once, register_atfork);
+	pthread_mutex_lock(&loop_mu);
+	int err = 0;
+	if (L.nhooks == MAX_FORK_HOOKS)
+		err = -ENOSPC;
+	else
+		L.hooks[L.nhooks++] = hooks;
+	pthread_mutex_unlock(&loop_mu);
+	return err;
+}
+
+/* Fork ---------------------------------------------------------------------
+ * Order: dispatch lock, then each source's prepare (its own locks, which
+ * rank below the dispatch lock), then loop_mu.  L.hooks only grows, and
+ * only under loop_mu; reading the count before taking loop_mu can miss a
+ * source registered concurrently with the fork, whose locks then stay
+ * untaken - harmless for a source that has done nothing yet.
+ */
+static unsigned fork_nhooks;
+/* A handler on the loop thread may fork (to spawn a program): it already
+ * holds the dispatch lock.  Its child must exec or _exit: it is a copy of
+ * a thread inside a handler, holding engine locks. */
+static bool fork_took_dispatch;
+
+static void atfork_prepare(void)
+{
+	fork_took_dispatch = !tls_dispatching;
+	if (fork_took_dispatch)
+		pthread_mutex_lock(&dispatch_mu);
+	pthread_mutex_lock(&loop_mu);
+	fork_nhooks = L.nhooks;
+	pthread_mutex_unlock(&loop_mu);
+	for (unsigned i = 0; i < fork_nhooks; i++)
+		if (L.hooks[i]->prepare)
+			L.hooks[i]->prepare();
+	pthread_mutex_lock(&loop_mu);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&loop_mu);
+	for (unsigned i = fork_nhooks; i-- > 0;)
+		if (L.hooks[i]->parent)
+			L.hooks[i]->parent();
+	if (fork_took_dispatch)
+		pthread_mutex_unlock(&dispatch_mu);
+}
+
+static void atfork_child(void)
+{
+	/* The child has one thread, this one, which holds both mutexes. */
+	pthread_mutex_init(&loop_mu, NULL);
+	if (L.epfd >= 0)
+		close(L.epfd); /* the child's copy; the parent's stays */
+	if (L.evfd >= 0)
+		close(L.evfd);
+	L.epfd = L.evfd = -1;
+	L.running = false;
+	/* The registrations' fds belong to the sources, whose child hooks
+	 * below forget or replace them. */
+	while (L.regs) {
+		struct uin_loop_reg *r = L.regs;
+		L.regs = r->next;
+		if (r->is_timer)
+			close(r->fd);
+		uin_free(r);
+	}
+	free_zombies_locked();
+	L.nregs = 0;
+	atomic_store(&L.ndrain, 0);
+	for (struct uin_loop_job *j = L.jobs; j; j = j->next)
+		j->queued = false;
+	L.jobs = NULL;
+	L.jobs_tail = &L.jobs;
+	for (unsigned i = 0; i < fork_nhooks; i++)
+		if (L.hooks[i]->child)
+			L.hooks[i]->child();
+	if (fork_took_dispatch)
+		pthread_mutex_init(&dispatch_mu, NULL);
+}
