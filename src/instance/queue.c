@@ -20,8 +20,8 @@
  *   queue an event          q_len++ and one byte written (else unsignaled++)
  *   merge / drop an event   nothing
  *   a waiter's read() -> 1  pipe_bytes--, W++        (no lock: sum unchanged)
- *   waiter settles, queue   W--, debt--               (its event is gone)
- *     empty
+ *   waiter settles, debt>0  W--, debt--               (its event is gone;
+ *                                                     before anything else)
  *   dequeue k events        q_len -= k; W -= credit (0 or 1); then from
  *                           unsignaled, then bytes read without blocking;
  *                           what is still missing goes to debt (held by
@@ -298,6 +298,14 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 			pthread_mutex_unlock(&inst->q_lock);
 			return fail(EBADF);
 		}
+		if (credit && inst->debt) {
+			/* A reader that found the pipe short took the event
+			 * this byte stood for: settle first, or the byte of
+			 * a later event would be left in the pipe with its
+			 * event gone (debt <= W would no longer hold). */
+			inst->debt--;
+			credit = false;
+		}
 		if (inst->head) {
 			if (uin_event_size(inst->head) <= count)
 				return dequeue_unlock(inst, fd, buf, count,
@@ -308,13 +316,9 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 			pthread_mutex_unlock(&inst->q_lock);
 			return fail(EINVAL);
 		}
-		if (credit) {
-			/* Its event was taken by a reader that found the
-			 * pipe short: settle. */
-			if (inst->debt)
-				inst->debt--;
-			credit = false;
-		}
+		/* (A credit with an empty queue and no debt cannot be: the
+		 * sum says its event is queued.  Drop it all the same.) */
+		credit = false;
 		pthread_mutex_unlock(&inst->q_lock);
 		/*
 		 * Wait in the kernel, on the caller's own fd: O_NONBLOCK (as
