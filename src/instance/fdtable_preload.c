@@ -122,6 +122,7 @@ int uin_instance_fork_child(struct uin_instance *inst, const int *names,
 	inst->pipe_ino = st.st_ino;
 	/* The child has no reader holding a byte: one token per event. */
 	inst->debt = 0;
+	inst->flush_pending = false; /* the child has no loop job queued */
 	inst->unsignaled = inst->q_len;
 	static const char zeros[4096];
 	size_t chunk = sizeof zeros;

@@ -18,6 +18,8 @@
 #include <uinotify/engine.h>
 #include <uinotify/inotify.h>
 
+#include "sources/loop.h"
+
 /*
  * One queued event.  The record that read() returns (struct inotify_event
  * then the zero-padded name, rec.len bytes) is contiguous from rec, so a
@@ -92,6 +94,10 @@ struct uin_instance {
 	bool io_reads;             /* iofd is O_RDWR: token reads use it */
 	unsigned long unsignaled;  /* [q_lock] queued events with no byte */
 	unsigned long debt;        /* [q_lock] bytes taken for gone events */
+	/* Deferred bytes of a dispatch round (queue.c).  Never reset by
+	 * instance_alloc: a job may still be queued from an earlier use. */
+	struct uin_loop_job flush_job;
+	bool flush_pending;        /* [q_lock] flush_job is posted */
 };
 
 /* The watch an instance embeds (struct inotify_user_watch of 2006). */

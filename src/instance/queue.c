@@ -10,7 +10,9 @@
  *   pipe_bytes   a byte in the pipe;
  *   W            a byte a blocked reader took with read(fd, &b, 1) and
  *                has not yet settled under q_lock (its "credit");
- *   unsignaled   nowhere: the pipe was full when the event was queued.
+ *   unsignaled   nowhere: the pipe was full when the event was queued, or
+ *                its byte waits for the end of the loop's dispatch round
+ *                (signal_locked).
  *
  * and debt counts credits whose event a non-waiting reader dequeued
  * meanwhile (it found fewer bytes than events).  Under q_lock:
@@ -44,6 +46,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "sources/loop.h"
 
 /* The bits a reader of Linux's inotify may see (inotify_mask_to_arg). */
 #define USER_BITS                                                            \
@@ -51,8 +54,46 @@
 
 /* Tokens -------------------------------------------------------------------- */
 
+static void flush_unsignaled_locked(struct uin_instance *inst, size_t room);
+
+/* The loop's job: the bytes of the events one dispatch round queued. */
+static void flush_job(struct uin_loop_job *job)
+{
+	struct uin_instance *inst =
+		(struct uin_instance *)((char *)job -
+					offsetof(struct uin_instance,
+						 flush_job));
+	/* The memory is type-stable: a job left from an earlier use of this
+	 * struct finds a live instance (then it flushes that one's bytes,
+	 * which is right) or a dead one (nothing to do). */
+	pthread_mutex_lock(&inst->q_lock);
+	inst->flush_pending = false;
+	if (!inst->dead && inst->iofd >= 0 && inst->unsignaled)
+		flush_unsignaled_locked(inst, inst->unsignaled);
+	pthread_mutex_unlock(&inst->q_lock);
+}
+
+/*
+ * One byte per queued event.  On the event loop's thread (a source
+ * dispatching a batch of kernel events or a scan) the bytes are deferred to
+ * the end of the dispatch round and written at once: one syscall per round
+ * instead of one per event.  A waiter then sees one wakeup for the round,
+ * as it would if the events had been queued before it woke.
+ */
 static void signal_locked(struct uin_instance *inst)
 {
+	if (uin_loop_in_dispatch()) {
+		inst->unsignaled++;
+		if (inst->flush_pending)
+			return;
+		inst->flush_job.fn = flush_job;
+		if (uin_loop_post(&inst->flush_job) == 0) {
+			inst->flush_pending = true;
+			return;
+		}
+		flush_unsignaled_locked(inst, inst->unsignaled);
+		return;
+	}
 	if (write(inst->iofd, "", 1) != 1)
 		inst->unsignaled++;
 }
