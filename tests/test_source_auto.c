@@ -2,8 +2,7 @@
  * tests/test_source_auto.c - the automatic choice of sources per mount:
  * classification from statfs and mountinfo, the recorded choice, and the
  * sources an AUTO watch really gets on tmpfs (kernel) and on a FUSE mount
- * made with bindfs (kernel and scanner; the scanner is issue 5, so today
- * the choice is recorded as wanted and only the kernel source is active).
+ * made with bindfs (kernel and scanner, both active).
  */
 #include "runner.h"
 
@@ -189,7 +188,7 @@ TEST(bindfs_gets_kernel_and_scanner)
 	CHECK_EQ(info.cls, UIN_MOUNT_SHARED);
 	CHECK(!strncmp(info.fstype, "fuse", 4));
 	CHECK_EQ(wanted, UIN_SRC_KERNEL | UIN_SRC_SCAN);
-	CHECK_EQ(active, UIN_SRC_KERNEL); /* the scanner is issue 5 */
+	CHECK_EQ(active, UIN_SRC_KERNEL | UIN_SRC_SCAN);
 	CHECK_EQ(uin_mounts_count(), 0);
 }
 

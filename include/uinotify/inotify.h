@@ -65,6 +65,15 @@ UINOTIFY_EXPORT int uinotify_set_source(int fd, enum uinotify_source source);
 UINOTIFY_EXPORT int uinotify_set_default_source(enum uinotify_source source);
 UINOTIFY_EXPORT enum uinotify_source uinotify_default_source(void);
 
+/*
+ * The scanner's tick interval in milliseconds, for the whole process
+ * (every instance, every mount it scans).  ms > 0 sets it (clamped to
+ * 10..60000) and returns the value now in effect; ms == 0 only returns
+ * it; ms < 0: -1 with EINVAL.  Initially UINOTIFY_SCAN_INTERVAL_MS from
+ * the environment, else 80.  See docs/scanner.md.
+ */
+UINOTIFY_EXPORT int uinotify_set_scan_interval(int ms);
+
 /* Limits -------------------------------------------------------------------- */
 
 enum uinotify_limit {

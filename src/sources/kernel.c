@@ -46,6 +46,12 @@
  *   IGNORED after our own inotify_rm_watch: the wd was forgotten first,
  *                             so it is dropped like any unknown wd.
  *
+ * WITH THE SCANNER on the same engine inode (AUTO on shared mounts), each
+ * event is first handed to uin_scan_kernel_event (scan.c): the scanner
+ * notes what the kernel reported, and the kernel's copy of a change the
+ * scanner reported first is dropped.  Events the scanner's own directory
+ * reads cause are dropped while it reads (mute, below).
+ *
  * IN_EXCL_UNLINK.  User space cannot see d_unlinked(), so the kernel does
  * the filtering: the kernel watch carries IN_EXCL_UNLINK when every watch
  * on it has the flag (then it is exact), and not otherwise (when watches
@@ -87,6 +93,7 @@
 #include "engine/alloc.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
+#include "sources/scan.h"
 
 #define KBUF_SIZE (64 * 1024)
 #define READ_ROUNDS 16        /* per callback, then let others run */
@@ -283,9 +290,12 @@ static bool users_all_excl(const struct uin_kwatch *kw)
 }
 
 /*
- * The kernel's max_user_watches is reached.  Issue 5 puts the scanner
- * here (when the instance allows it): observe si by scanning instead and
- * return 0.  Until then the add fails with ENOSPC, as a kernel instance's.
+ * The kernel's max_user_watches is reached.  The add fails with ENOSPC,
+ * as a kernel instance's would; on a mount record with UIN_MNT_FALLBACK
+ * (the AUTO choice) uin_mount_inode_get then hands si to the scanner,
+ * which observes it by looking (it must take its snapshot outside the
+ * sources lock held here).  Forcing UINOTIFY_SOURCE_KERNEL keeps the
+ * kernel's answer.
  */
 static int kernel_watch_enospc(struct uin_src_inode *si,
 			       const struct uin_resolved *r)
@@ -463,7 +473,7 @@ enum ev_kind { EV_EVENT, EV_DEAD, EV_UNMOUNT };
  * valid under the sources lock, but its inode may be dying.
  */
 static int collect(struct uin_kwatch *kw, uint32_t mask, enum ev_kind kind,
-		   struct uinotify_inode **out)
+		   struct uinotify_inode **out, struct uin_scan_watch **sws)
 {
 	int n = 0;
 	for (struct uin_src_inode *u = kw->users; u && n < MAX_USERS;
@@ -473,8 +483,13 @@ static int collect(struct uin_kwatch *kw, uint32_t mask, enum ev_kind kind,
 		struct uinotify_inode *in =
 			uinotify_inode_lookup(uinotify_inode_sb(u->inode),
 					      uinotify_inode_key(u->inode));
-		if (in)
+		if (in) {
+			/* The scanner's state lives until the loop thread
+			 * (which we are, or hold the lock of) frees it. */
+			if (sws)
+				sws[n] = u->sw;
 			out[n++] = in;
+		}
 	}
 	return n;
 }
@@ -504,7 +519,7 @@ static void ks_overflow(void)
 		uin_sources_lock();
 		struct uin_kwatch *kw = find_deleted();
 		if (kw) {
-			n = collect(kw, 0, EV_DEAD, in);
+			n = collect(kw, 0, EV_DEAD, in, NULL);
 			kw_unhash(kw);
 		}
 		uin_sources_unlock();
@@ -516,6 +531,53 @@ static void ks_overflow(void)
 		}
 	}
 	uin_mounts_overflow(UIN_SRC_KERNEL);
+}
+
+/*
+ * The scanner's own directory reads (open, getdents, close of a directory
+ * it scans) cause OPEN, ACCESS and CLOSE_NOWRITE on that directory, which
+ * our kernel watch reports when some watch asked for those events.  The
+ * scanner drains the kernel queue right before such a read and right
+ * after it, with the directory named here: what the second drain finds of
+ * those three events on it (S) or on its name in its parent (P) is ours.
+ * Dispatcher-only state.
+ */
+static struct {
+	int self_kwd, parent_kwd;
+	const char *name;
+} mute = {-1, -1, NULL};
+
+void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name)
+{
+	mute.self_kwd = self_kwd;
+	mute.parent_kwd = parent_kwd;
+	mute.name = name;
+}
+
+void uin_kernel_unmute_reads(void)
+{
+	mute.self_kwd = mute.parent_kwd = -1;
+	mute.name = NULL;
+}
+
+static bool muted(const struct inotify_event *e)
+{
+	if (!(e->mask & (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)) ||
+	    !(e->mask & IN_ISDIR))
+		return false;
+	if (!e->len)
+		return e->wd == mute.self_kwd;
+	return e->wd == mute.parent_kwd && mute.name &&
+	       !strcmp(e->name, mute.name);
+}
+
+int uin_kernel_reads_kwd(const struct uin_src_inode *si)
+{
+	const struct uin_kwatch *kw = si ? si->kw : NULL;
+	if (!kw || kw->kwd < 0 ||
+	    !(kw->kmask & (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)))
+		return -1;
+	return kw->kwd;
 }
 
 static void ks_event(const struct inotify_event *e)
@@ -530,8 +592,11 @@ static void ks_event(const struct inotify_event *e)
 		}
 		return;
 	}
+	if ((mute.self_kwd >= 0 || mute.parent_kwd >= 0) && muted(e))
+		return;
 
 	struct uinotify_inode *in[MAX_USERS];
+	struct uin_scan_watch *sws[MAX_USERS];
 	int n = 0;
 	enum ev_kind kind = EV_EVENT;
 	uin_sources_lock();
@@ -541,16 +606,16 @@ static void ks_event(const struct inotify_event *e)
 	} else if (mask & IN_IGNORED) {
 		kind = EV_DEAD;
 		if (!kw->unmounted)
-			n = collect(kw, 0, kind, in);
+			n = collect(kw, 0, kind, in, NULL);
 		kw_unhash(kw); /* users keep it until they are released */
 	} else if (mask & IN_DELETE_SELF) {
 		kw->deleted = true; /* the IGNORED right behind does it */
 	} else if (mask & IN_UNMOUNT) {
 		kind = EV_UNMOUNT;
 		kw->unmounted = true;
-		n = collect(kw, 0, kind, in);
+		n = collect(kw, 0, kind, in, NULL);
 	} else {
-		n = collect(kw, mask, kind, in);
+		n = collect(kw, mask, kind, in, sws);
 	}
 	uin_sources_unlock();
 	if (!n)
@@ -568,6 +633,13 @@ static void ks_event(const struct inotify_event *e)
 			uinotify_hook_unmount_inode(in[i]);
 			break;
 		case EV_EVENT:
+			/* Where the scanner watches the same inode, it learns
+			 * what the kernel reported (so that it does not report
+			 * it again), and drops what it reported first. */
+			if (sws[i] &&
+			    uin_scan_kernel_event(sws[i], mask,
+						  e->len ? e->name : NULL))
+				break;
 			if (e->len)
 				uinotify_hook_dirent(in[i], e->name, NULL,
 						     mask, cookie);
@@ -639,6 +711,30 @@ void uin_kernel_debug_inject(const struct inotify_event *e)
 	ks_event(e);
 }
 
+long uin_kernel_debug_lose_events(void)
+{
+	long lost = 0;
+	uin_loop_dispatch_enter();
+	for (;;) {
+		uin_sources_lock();
+		int fd = ks.fd;
+		uin_sources_unlock();
+		if (fd < 0)
+			break;
+		ssize_t n = read(fd, kbuf.b, sizeof kbuf.b);
+		if (n <= 0)
+			break;
+		for (char *p = kbuf.b; p < kbuf.b + n; lost++) {
+			const struct inotify_event *e = (const void *)p;
+			p += sizeof *e + e->len;
+		}
+	}
+	struct inotify_event ov = {.wd = -1, .mask = IN_Q_OVERFLOW};
+	ks_event(&ov);
+	uin_loop_dispatch_exit();
+	return lost;
+}
+
 void uin_kernel_get_stats(struct uin_kernel_stats *s)
 {
 	uin_sources_lock();
@@ -656,7 +752,7 @@ void uin_kernel_get_stats(struct uin_kernel_stats *s)
 static int kernel_inode_get(const struct uin_resolved *r,
 			    struct uinotify_inode **out)
 {
-	return uin_mount_inode_get(r, UIN_SRC_KERNEL, out);
+	return uin_mount_inode_get(r, UIN_SRC_KERNEL, 0, out);
 }
 
 const struct uin_source_ops uin_source_kernel = {

@@ -25,8 +25,8 @@ extern const struct uin_source_ops uin_source_kernel;
  * about to be added and the kernel watch is widened to them; otherwise to
  * every event, until the mask_changed that follows (in the same thread,
  * while r->fd is open) makes it exact.
- * 0, or -ENOSPC (the kernel's max_user_watches; the point where the
- * scanner will take over, issue 5), -EMFILE/-ENFILE/-ENOMEM (no kernel
+ * 0, or -ENOSPC (the kernel's max_user_watches; on FALLBACK mounts the
+ * scanner takes the inode over), -EMFILE/-ENFILE/-ENOMEM (no kernel
  * instance), or another errno from inotify_add_watch.
  */
 int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r);
@@ -36,6 +36,20 @@ void uin_kernel_update(struct uin_src_inode *si);
 
 /* si is being released: stop observing it (from release_inode). */
 void uin_kernel_detach(struct uin_src_inode *si);
+
+/*
+ * The kernel wd of si's kernel watch when that watch reports OPEN, ACCESS
+ * or CLOSE_NOWRITE (what the scanner's own directory reads cause), else
+ * -1.  Under the sources lock.
+ */
+int uin_kernel_reads_kwd(const struct uin_src_inode *si);
+/*
+ * Under the dispatch lock, around a drain that follows the scanner's read
+ * of a directory: drop OPEN/ACCESS/CLOSE_NOWRITE|ISDIR read from kernel
+ * wd self_kwd without a name, or from parent_kwd with name (-1: none).
+ */
+void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name);
+void uin_kernel_unmute_reads(void);
 
 /* In a fork child, with the sources lock re-initialised: see kernel.c. */
 void uin_kernel_atfork_child(void);
@@ -57,5 +71,11 @@ void uin_kernel_get_stats(struct uin_kernel_stats *s);
  */
 struct inotify_event;
 void uin_kernel_debug_inject(const struct inotify_event *e);
+/*
+ * For tests: throw away every event the kernel instance holds, as a full
+ * kernel queue would have, then handle IN_Q_OVERFLOW.  Takes the dispatch
+ * lock.  Returns the number of events thrown away.
+ */
+long uin_kernel_debug_lose_events(void);
 
 #endif

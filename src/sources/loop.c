@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -57,6 +58,15 @@ static struct {
 
 /* True while this thread holds dispatch_mu (loop thread or a drainer). */
 static __thread bool tls_dispatching;
+/* The loop thread runs its job list after every round: it needs no wake-up. */
+static __thread bool tls_loop_thread;
+/* Nesting of uin_loop_dispatch_enter in this thread, and whether the
+ * outermost call took the lock. */
+static __thread unsigned tls_enter_depth;
+static __thread bool tls_enter_took;
+/* API threads waiting for dispatch_mu: the loop thread lets them in
+ * between two batches instead of taking the lock straight back. */
+static atomic_uint api_waiters;
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
@@ -107,6 +117,7 @@ static void run_jobs(void)
 static void *loop_main(void *unused)
 {
 	(void)unused;
+	tls_loop_thread = true;
 	struct epoll_event evs[BATCH];
 	for (;;) {
 		pthread_mutex_lock(&loop_mu);
@@ -128,6 +139,14 @@ static void *loop_main(void *unused)
 		if (n < 0)
 			n = 0; /* EINTR: every signal is blocked, but be safe */
 
+		/* A mutex is not fair: an API thread that waits for the
+		 * dispatch lock (add_watch, read) would lose every race
+		 * against this loop, so give way while one waits. */
+		for (int spins = 0;
+		     atomic_load_explicit(&api_waiters, memory_order_relaxed) &&
+		     spins < 1000;
+		     spins++)
+			sched_yield();
 		pthread_mutex_lock(&dispatch_mu);
 		tls_dispatching = true;
 		for (int i = 0; i < n; i++) {
@@ -325,19 +344,18 @@ int uin_loop_post(struct uin_loop_job *job)
 		job->queued = true;
 		*L.jobs_tail = job;
 		L.jobs_tail = &job->next;
-		wake_locked();
+		if (!tls_loop_thread)
+			wake_locked();
 	}
 	pthread_mutex_unlock(&loop_mu);
 	return err;
 }
 
-void uin_loop_drain(void)
+/* Under the dispatch lock. */
+static void run_drains_locked(void)
 {
-	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 ||
-	    tls_dispatching)
+	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0)
 		return;
-	pthread_mutex_lock(&dispatch_mu);
-	tls_dispatching = true;
 	/* Registrations cannot be freed while we hold the dispatch lock: a
 	 * deletion from another thread waits for it, and the loop thread
 	 * frees only registrations deleted before its batch. */
@@ -351,8 +369,56 @@ void uin_loop_drain(void)
 	for (int i = 0; i < n; i++)
 		if (!atomic_load(&snap[i]->dead))
 			snap[i]->cb(snap[i]->arg, EPOLLIN);
+}
+
+static void dispatch_lock(void)
+{
+	atomic_fetch_add(&api_waiters, 1);
+	pthread_mutex_lock(&dispatch_mu);
+	atomic_fetch_sub(&api_waiters, 1);
+	tls_dispatching = true;
+}
+
+static void dispatch_unlock(void)
+{
 	tls_dispatching = false;
 	pthread_mutex_unlock(&dispatch_mu);
+}
+
+void uin_loop_drain(void)
+{
+	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 ||
+	    tls_dispatching)
+		return;
+	dispatch_lock();
+	run_drains_locked();
+	dispatch_unlock();
+}
+
+void uin_loop_dispatch_enter(void)
+{
+	if (tls_enter_depth++ == 0) {
+		/* On the loop thread, or in a drain, the lock is ours already. */
+		tls_enter_took = !tls_dispatching;
+		if (tls_enter_took) {
+			dispatch_lock();
+			run_drains_locked();
+		}
+	}
+}
+
+void uin_loop_dispatch_exit(void)
+{
+	if (--tls_enter_depth == 0 && tls_enter_took) {
+		tls_enter_took = false;
+		dispatch_unlock();
+	}
+}
+
+void uin_loop_run_drains(void)
+{
+	if (tls_dispatching)
+		run_drains_locked();
 }
 
 bool uin_loop_in_dispatch(void)
@@ -440,6 +506,7 @@ static void atfork_child(void)
 	free_zombies_locked();
 	L.nregs = 0;
 	atomic_store(&L.ndrain, 0);
+	atomic_store(&api_waiters, 0); /* those threads are not in the child */
 	for (struct uin_loop_job *j = L.jobs; j; j = j->next)
 		j->queued = false;
 	L.jobs = NULL;

@@ -102,6 +102,26 @@ void uin_loop_drain(void);
 bool uin_loop_in_dispatch(void);
 
 /*
+ * Take the dispatch lock in an API thread (nested calls in a thread that
+ * already dispatches only count), then run the UIN_LOOP_DRAIN callbacks as
+ * uin_loop_drain does.  Until uin_loop_dispatch_exit no callback, job or
+ * timer runs anywhere else, so a source may change state that its
+ * callbacks share (the scanner builds a snapshot there).  The loop thread
+ * gives way to a waiting API thread between two batches.  Call it with no
+ * uinotify lock held.
+ */
+void uin_loop_dispatch_enter(void);
+void uin_loop_dispatch_exit(void);
+
+/*
+ * While dispatching (inside a callback, a job, or between enter and exit):
+ * run the UIN_LOOP_DRAIN callbacks now, so that what their fds hold is
+ * delivered before the caller goes on (the scanner reads the kernel
+ * source's queue before and after it looks at a directory).
+ */
+void uin_loop_run_drains(void);
+
+/*
  * Fork hooks of a source, run by the loop's pthread_atfork handlers in a
  * fixed order (see FORK above).  prepare runs after the dispatch lock is
  * taken; child runs in the child after the loop has been reset.  At most a

@@ -17,6 +17,7 @@
 #include "sources/kernel.h"
 #include "sources/loop.h"
 #include "sources/mounts.h"
+#include "sources/scan.h"
 
 /* Classification ----------------------------------------------------------- */
 
@@ -134,13 +135,42 @@ static const struct magic_entry *find_magic(uint64_t magic)
 	return NULL;
 }
 
+/* The fields of one mountinfo line that classification uses. */
+struct mi_line {
+	char fstype[64];
+	char mountpoint[256]; /* octal escapes (\040) undone */
+	char superopts[256];
+};
+
+/* Copy the space-terminated field at *p (advancing it), undoing the
+ * kernel's octal escapes when unescape. */
+static void mi_field(const char **p, char *out, size_t outlen, bool unescape)
+{
+	const char *s = *p;
+	size_t n = 0;
+	while (*s && *s != ' ') {
+		char c = *s++;
+		if (unescape && c == '\\' && s[0] >= '0' && s[0] <= '3' &&
+		    s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7') {
+			c = (char)((s[0] - '0') * 64 + (s[1] - '0') * 8 +
+				   (s[2] - '0'));
+			s += 3;
+		}
+		if (n + 1 < outlen)
+			out[n++] = c;
+	}
+	out[n] = '\0';
+	while (*s == ' ')
+		s++;
+	*p = s;
+}
+
 /*
- * The fstype field of the mountinfo line for mount mnt_id (or, when the
- * kernel gives no mount id, the first line for device dev).  Reads in
- * chunks with no allocation; a line longer than the buffer is skipped.
+ * The mountinfo line for mount mnt_id (or, when the kernel gives no mount
+ * id, the first line for device dev).  Reads in chunks with no
+ * allocation; a line longer than the buffer is skipped.
  */
-static bool mountinfo_fstype(uint64_t mnt_id, dev_t dev, char *out,
-			     size_t outlen)
+static bool mountinfo_line(uint64_t mnt_id, dev_t dev, struct mi_line *out)
 {
 	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -172,18 +202,25 @@ static bool mountinfo_fstype(uint64_t mnt_id, dev_t dev, char *out,
 		unsigned long long id;
 		unsigned maj, min;
 		int off = 0;
-		if (sscanf(buf, "%llu %*u %u:%u %n", &id, &maj, &min, &off) >=
-			    3 &&
+		/* id parent maj:min root mountpoint options ... - fstype
+		 * source superoptions */
+		if (sscanf(buf, "%llu %*u %u:%u %*s %n", &id, &maj, &min,
+			   &off) >= 3 &&
+		    off > 0 &&
 		    (mnt_id ? id == mnt_id
 			    : (maj == major(dev) && min == minor(dev)))) {
 			char *sep = strstr(buf, " - ");
 			if (sep) {
-				char *t = sep + 3;
-				size_t len = strcspn(t, " ");
-				if (len >= outlen)
-					len = outlen - 1;
-				memcpy(out, t, len);
-				out[len] = '\0';
+				const char *p = buf + off;
+				mi_field(&p, out->mountpoint,
+					 sizeof out->mountpoint, true);
+				p = sep + 3;
+				char source[8];
+				mi_field(&p, out->fstype, sizeof out->fstype,
+					 false);
+				mi_field(&p, source, sizeof source, false);
+				mi_field(&p, out->superopts,
+					 sizeof out->superopts, false);
 				found = true;
 			}
 		}
@@ -195,9 +232,56 @@ static bool mountinfo_fstype(uint64_t mnt_id, dev_t dev, char *out,
 	return found;
 }
 
+/* Whether a comma-separated option list holds opt. */
+static bool has_option(const char *list, const char *opt)
+{
+	size_t n = strlen(opt);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && !strncmp(p, opt, n))
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* FUSE filesystems known to number inodes themselves, differently from
+ * one lookup to the next (rclone renumbers when its cache expires). */
+static const char *const fuse_invented_ino[] = {
+	"sshfs", "rclone", "s3fs", "gcsfuse", "goofys", "davfs2", "curlftpfs",
+	"smbnetfs", "gvfsd-fuse", "archivemount", "mergerfs",
+};
+
+static bool ino_stable(const struct uin_mount_info *info,
+		       const struct mi_line *mi)
+{
+	if (!strcmp(info->fstype, "cifs") || !strcmp(info->fstype, "smb3"))
+		return !has_option(mi->superopts, "noserverino");
+	bool fuse = info->magic == 0x65735546 ||
+		    !strncmp(info->fstype, "fuse", 4);
+	if (!fuse)
+		return true;
+	for (size_t i = 0;
+	     i < sizeof fuse_invented_ino / sizeof *fuse_invented_ino; i++)
+		if (!strcmp(info->subtype, fuse_invented_ino[i]))
+			return false;
+	/* libfuse's high-level API without use_ino reports its node ids
+	 * as inode numbers, and the root's node id is 1 (FUSE_ROOT_ID). */
+	struct statx root;
+	if (mi->mountpoint[0] == '/' &&
+	    statx(AT_FDCWD, mi->mountpoint, AT_NO_AUTOMOUNT, STATX_INO,
+		  &root) == 0 &&
+	    root.stx_ino == 1)
+		return false;
+	return true;
+}
+
 int uin_mount_classify(int fd, struct uin_mount_info *out)
 {
 	memset(out, 0, sizeof *out);
+	out->ino_stable = true;
 	struct statfs sfs;
 	if (fstatfs(fd, &sfs) < 0)
 		return -errno;
@@ -213,8 +297,9 @@ int uin_mount_classify(int fd, struct uin_mount_info *out)
 		if (stx.stx_mask & STATX_MNT_ID)
 			out->mnt_id = stx.stx_mnt_id;
 	}
-	if (mountinfo_fstype(out->mnt_id, dev, out->fstype,
-			     sizeof out->fstype)) {
+	struct mi_line mi;
+	if (mountinfo_line(out->mnt_id, dev, &mi)) {
+		snprintf(out->fstype, sizeof out->fstype, "%s", mi.fstype);
 		const char *dot = strchr(out->fstype, '.');
 		if (dot && !strncmp(out->fstype, "fuse", 4))
 			snprintf(out->subtype, sizeof out->subtype, "%s",
@@ -224,6 +309,7 @@ int uin_mount_classify(int fd, struct uin_mount_info *out)
 			out->cls = uin_mount_class_of_name(out->fstype, &known);
 			out->known = known;
 		}
+		out->ino_stable = ino_stable(out, &mi);
 	}
 	return 0;
 }
@@ -261,16 +347,6 @@ unsigned uin_mount_sources_for(enum uinotify_source kind,
 
 /* Mount records ------------------------------------------------------------- */
 
-struct uin_mount {
-	struct uin_mount *next;  /* [sources lock] */
-	uint64_t dev;            /* constant */
-	unsigned wanted;         /* constant */
-	unsigned active;         /* constant */
-	struct uinotify_sb *sb;  /* constant; our creator reference */
-	long ninodes;            /* [sources lock] inodes with our data */
-	long pins;               /* [sources lock] users outside the lock */
-};
-
 static pthread_mutex_t sources_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct uin_mount *mounts;    /* [sources lock] */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
@@ -297,6 +373,7 @@ static void fork_child(void)
 {
 	pthread_mutex_init(&sources_mu, NULL);
 	uin_kernel_atfork_child();
+	uin_scan_atfork_child();
 }
 static const struct uin_loop_fork_hooks fork_hooks = {
 	fork_prepare, fork_parent, fork_child};
@@ -316,11 +393,13 @@ static void sb_mask_changed(void *sb_user, struct uinotify_inode *inode,
 	uin_sources_lock();
 	struct uin_src_inode *si = uinotify_inode_data(inode);
 	if (si) {
-		si->need = new_mask;
+		si->need = new_mask & IN_ALL_EVENTS;
 		si->watched = uinotify_inode_watched(inode);
 		si->excl_all = excl;
 		if (m->active & UIN_SRC_KERNEL)
 			uin_kernel_update(si);
+		if (si->sw)
+			uin_scan_update(si);
 	}
 	uin_sources_unlock();
 }
@@ -352,6 +431,8 @@ static void sb_release_inode(void *sb_user, struct uinotify_inode *inode)
 	if (si) {
 		if (si->kw)
 			uin_kernel_detach(si);
+		if (si->sw)
+			uin_scan_detach(si);
 		uinotify_inode_set_data(inode, NULL);
 		uin_free(si);
 		m->ninodes--;
@@ -369,58 +450,103 @@ static const struct uinotify_sb_ops mount_sb_ops = {
 	.release_inode = sb_release_inode,
 };
 
-/* Find or create the record, pinned.  Under the sources lock. */
-static int mount_get_locked(uint64_t dev, unsigned wanted,
-			    struct uin_mount **out)
+static struct uin_mount *mount_find_locked(uint64_t dev, unsigned wanted,
+					   unsigned flags)
 {
 	struct uin_mount *m;
 	for (m = mounts; m; m = m->next)
-		if (m->dev == dev && m->wanted == wanted)
+		if (m->dev == dev && m->wanted == wanted && m->flags == flags)
 			break;
-	if (!m) {
-		m = uin_calloc(1, sizeof *m);
-		if (!m)
-			return -ENOMEM;
-		int err = uinotify_sb_create(&mount_sb_ops, m, &m->sb);
-		if (err) {
-			uin_free(m);
-			return err;
-		}
-		m->dev = dev;
-		m->wanted = wanted;
-		m->active = wanted & UIN_SRC_AVAILABLE;
-		m->next = mounts;
-		mounts = m;
+	return m;
+}
+
+/* Create the record, pinned.  Under the sources lock. */
+static int mount_create_locked(uint64_t dev, unsigned wanted, unsigned flags,
+			       const struct uin_mount_info *info,
+			       struct uin_mount **out)
+{
+	struct uin_mount *m = uin_calloc(1, sizeof *m);
+	if (!m)
+		return -ENOMEM;
+	int err = uinotify_sb_create(&mount_sb_ops, m, &m->sb);
+	if (err) {
+		uin_free(m);
+		return err;
 	}
+	m->dev = dev;
+	m->wanted = wanted;
+	m->flags = flags;
+	m->active = wanted & UIN_SRC_AVAILABLE;
+	m->shared = info->cls == UIN_MOUNT_SHARED;
+	m->ino_stable = info->ino_stable;
+	m->next = mounts;
+	mounts = m;
 	m->pins++;
 	*out = m;
 	return 0;
 }
 
+/* Find or create the record of (r's device, wanted, flags), pinned. */
+static int mount_get(const struct uin_resolved *r, unsigned wanted,
+		     unsigned flags, struct uin_mount **out)
+{
+	uin_sources_lock();
+	struct uin_mount *m = mount_find_locked(r->key.dev, wanted, flags);
+	if (m)
+		m->pins++;
+	uin_sources_unlock();
+	if (m) {
+		*out = m;
+		return 0;
+	}
+	/* Classify outside the lock: it reads mountinfo.  Only the scanner
+	 * needs to know more than the class AUTO already chose by. */
+	struct uin_mount_info info = {.cls = UIN_MOUNT_LOCAL,
+				      .ino_stable = true};
+	if ((wanted & UIN_SRC_SCAN) ||
+	    (flags & (UIN_MNT_FALLBACK | UIN_MNT_RECOVER)))
+		uin_mount_classify(r->fd, &info);
+	int err = 0;
+	uin_sources_lock();
+	m = mount_find_locked(r->key.dev, wanted, flags);
+	if (m) {
+		m->pins++;
+		*out = m;
+	} else {
+		err = mount_create_locked(r->key.dev, wanted, flags, &info, out);
+	}
+	uin_sources_unlock();
+	return err;
+}
+
 int uin_mount_inode_get(const struct uin_resolved *r, unsigned wanted,
-			struct uinotify_inode **out)
+			unsigned flags, struct uinotify_inode **out)
 {
 	if (!(wanted & UIN_SRC_AVAILABLE))
 		return -EOPNOTSUPP;
 	pthread_once(&fork_once, register_fork_hooks);
 	/* Events that happened before this call must meet the watches as
-	 * they were, as in the kernel, not the watch about to be changed. */
-	uin_loop_drain();
+	 * they were, as in the kernel, not the watch about to be changed;
+	 * and no kernel event may be folded into a scanner snapshot while
+	 * that snapshot is being taken. */
+	uin_loop_dispatch_enter();
 
 	struct uin_mount *m;
-	uin_sources_lock();
-	int err = mount_get_locked(r->key.dev, wanted, &m);
-	uin_sources_unlock();
-	if (err)
+	int err = mount_get(r, wanted, flags, &m);
+	if (err) {
+		uin_loop_dispatch_exit();
 		return err;
+	}
 
 	struct uinotify_inode *inode = NULL;
 	err = uinotify_inode_get(m->sb, &r->key, &inode);
 
+	int scan_mode = 0;
+	struct uin_src_inode *si = NULL;
 	uin_sources_lock();
 	if (err >= 0) {
 		err = 0;
-		struct uin_src_inode *si = uinotify_inode_data(inode);
+		si = uinotify_inode_data(inode);
 		if (!si) {
 			si = uin_calloc(1, sizeof *si);
 			if (si) {
@@ -434,18 +560,35 @@ int uin_mount_inode_get(const struct uin_resolved *r, unsigned wanted,
 		}
 		if (!err && (m->active & UIN_SRC_KERNEL))
 			err = uin_kernel_attach(si, r);
+		if (!err && (m->active & UIN_SRC_SCAN))
+			scan_mode = UIN_SCAN_TICK;
+		else if (err == -ENOSPC && (m->flags & UIN_MNT_FALLBACK) &&
+			 !si->kw)
+			scan_mode = UIN_SCAN_TICK; /* kernel_watch_enospc */
+		else if (!err && (m->flags & UIN_MNT_RECOVER))
+			scan_mode = UIN_SCAN_SHADOW;
+		if (scan_mode)
+			err = 0;
 	}
+	uin_sources_unlock();
+
+	/* The snapshot is taken without the sources lock (it reads the
+	 * directory), under the dispatch lock. */
+	if (scan_mode)
+		err = uin_scan_attach(si, r, scan_mode);
+
+	uin_sources_lock();
 	m->pins--;
 	bool idle = mount_idle_locked(m);
 	uin_sources_unlock();
 	if (idle)
 		mount_free(m);
 
-	if (err) {
-		if (inode)
-			uinotify_inode_put(inode); /* may release it */
+	if (err && inode)
+		uinotify_inode_put(inode); /* may release it */
+	uin_loop_dispatch_exit();
+	if (err)
 		return err;
-	}
 	*out = inode;
 	return 0;
 }
@@ -487,6 +630,8 @@ void uin_mounts_overflow(unsigned sources)
 	while (m) {
 		uin_sources_unlock();
 		uinotify_hook_overflow(m->sb);
+		/* Then what the scanner can find again of what was lost. */
+		uin_scan_recover(m);
 		uin_sources_lock();
 		struct uin_mount *next = next_with_locked(m->next, sources);
 		if (next)
@@ -514,12 +659,19 @@ long uin_mounts_count(void)
 
 /* The AUTO source ------------------------------------------------------------ */
 
-static int auto_inode_get(const struct uin_resolved *r,
-			  struct uinotify_inode **out)
+int uin_mount_auto_inode_get(const struct uin_resolved *r, unsigned flags,
+			     struct uinotify_inode **out)
 {
 	unsigned wanted = uin_mount_sources_for(UINOTIFY_SOURCE_AUTO,
 						uin_mount_class_of(r->fd));
-	return uin_mount_inode_get(r, wanted, out);
+	/* Where the kernel alone was chosen, its ENOSPC is not the end. */
+	return uin_mount_inode_get(r, wanted, flags | UIN_MNT_FALLBACK, out);
+}
+
+static int auto_inode_get(const struct uin_resolved *r,
+			  struct uinotify_inode **out)
+{
+	return uin_mount_auto_inode_get(r, 0, out);
 }
 
 const struct uin_source_ops uin_source_auto = {

@@ -14,14 +14,20 @@
  * SHARED mounts the kernel source AND the scanner (the kernel for local
  * operations at full fidelity, the scanner for changes made elsewhere).
  * KERNEL and SCAN force one source.  The choice is recorded per mount as
- * `wanted`; `active` is the part that exists in this build (the scanner is
- * not written yet, so today active = wanted & UIN_SRC_KERNEL).
+ * `wanted`; `active` is the part that exists in this build (both do).
+ * Two behaviours ride on the record as flags: FALLBACK (AUTO: when the
+ * kernel refuses a watch with ENOSPC at max_user_watches, the scanner
+ * observes that inode instead) and RECOVER (an instance asked that a lost
+ * event be followed by a rescan that synthesises what was lost: the
+ * scanner keeps a snapshot of the kernel-sourced directories, src/sources/
+ * scan.c).
  *
- * SUPERBLOCKS.  One engine superblock per (device, wanted source set): two
- * instances that chose different sources for the same file get different
- * engine inodes, so neither sees the other's source's events, while every
- * instance using the same sources shares one inode (and one wd space rule
- * per instance, as Linux).  A superblock lives while it has inodes.
+ * SUPERBLOCKS.  One engine superblock per (device, wanted source set,
+ * flags): two instances that chose different sources for the same file
+ * get different engine inodes, so neither sees the other's source's
+ * events, while every instance using the same sources shares one inode
+ * (and one wd space rule per instance, as Linux).  A superblock lives while
+ * it has inodes.
  *
  * LOCKING.  One mutex, the sources lock, guards the mount table, every
  * struct uin_src_inode and the kernel source's tables.  It ranks below the
@@ -51,7 +57,13 @@ enum {
 	UIN_SRC_SCAN = 1u << 1,
 };
 /* The sources this build has. */
-#define UIN_SRC_AVAILABLE UIN_SRC_KERNEL
+#define UIN_SRC_AVAILABLE (UIN_SRC_KERNEL | UIN_SRC_SCAN)
+
+/* Behaviours of a mount record (part of its identity, like the sources). */
+enum {
+	UIN_MNT_FALLBACK = 1u << 0, /* ENOSPC from the kernel: scan instead */
+	UIN_MNT_RECOVER = 1u << 1,  /* rescan after lost events */
+};
 
 struct uin_mount_info {
 	uint64_t magic;          /* statfs f_type */
@@ -60,6 +72,14 @@ struct uin_mount_info {
 	uint64_t mnt_id;         /* statx's, 0 if not given */
 	char fstype[64];         /* mountinfo's ("fuse.bindfs"), or "" */
 	char subtype[48];        /* after "fuse."/"fuseblk.", or "" */
+	/*
+	 * Whether (device, inode number) names one file for as long as it
+	 * lives, so that an inode seen under a new name was renamed.  False
+	 * where the filesystem invents numbers: sshfs, rclone, s3fs and other
+	 * FUSE filesystems that report FUSE node ids (the root is inode 1),
+	 * CIFS mounted with noserverino.
+	 */
+	bool ino_stable;
 };
 
 /*
@@ -75,8 +95,23 @@ enum uin_mount_class uin_mount_class_of_name(const char *fstype, bool *known);
 unsigned uin_mount_sources_for(enum uinotify_source kind,
 			       enum uin_mount_class cls);
 
-struct uin_mount;
 struct uin_kwatch;
+struct uin_scan_watch;
+
+/* A mount record: one engine superblock and the sources that feed it. */
+struct uin_mount {
+	struct uin_mount *next;  /* [sources lock] */
+	uint64_t dev;            /* constant */
+	unsigned wanted;         /* constant */
+	unsigned flags;          /* constant: UIN_MNT_* */
+	unsigned active;         /* constant */
+	struct uinotify_sb *sb;  /* constant; our creator reference */
+	long ninodes;            /* [sources lock] inodes with our data */
+	long pins;               /* [sources lock] users outside the lock */
+	/* What the scanner needs to know of the filesystem (constant). */
+	bool shared;             /* changes can be made elsewhere */
+	bool ino_stable;         /* see struct uin_mount_info */
+};
 
 /*
  * What the sources keep per engine inode (uinotify_inode_set_data).
@@ -91,23 +126,26 @@ struct uin_src_inode {
 					   IN_EXCL_UNLINK */
 	struct uin_kwatch *kw;          /* [sources lock] kernel source */
 	struct uin_src_inode *kw_next;  /* [sources lock] kw's other users */
-	/* The scanner's per-inode state goes here (issue 5). */
+	struct uin_scan_watch *sw;      /* [sources lock] the scanner's */
 };
 
 void uin_sources_lock(void);
 void uin_sources_unlock(void);
 
 /*
- * The engine inode for r in the superblock of (r's device, wanted), with
- * every active source attached.  It first delivers every event the sources
- * already hold (uin_loop_drain), so that events older than the watch change
- * that follows are judged by the old masks, as the kernel judged them: call
- * it holding no lock that a handler takes.  0 and a counted reference, -EOPNOTSUPP if
- * none of wanted exists in this build, or a source's error (the kernel
- * source: ENOSPC at max_user_watches, EMFILE, ENOMEM).
+ * The engine inode for r in the superblock of (r's device, wanted, flags),
+ * with every active source attached.  It holds the dispatch lock
+ * throughout (uin_loop_dispatch_enter) and first delivers every event the
+ * sources already hold, so that events older than the watch change that
+ * follows are judged by the old masks, as the kernel judged them, and so
+ * that the scanner's first snapshot and the kernel's events agree: call it
+ * holding no lock that a handler takes.  0 and a counted reference,
+ * -EOPNOTSUPP if none of wanted exists in this build, or a source's error
+ * (the kernel source: ENOSPC at max_user_watches unless FALLBACK, EMFILE,
+ * ENOMEM; the scanner: ENOSPC when it cannot hold a descriptor, ENOMEM).
  */
 int uin_mount_inode_get(const struct uin_resolved *r, unsigned wanted,
-			struct uinotify_inode **out);
+			unsigned flags, struct uinotify_inode **out);
 
 /* The recorded choice for an inode made by these sources: 0, or -ENOENT
  * if the inode is not one of theirs. */
@@ -116,7 +154,9 @@ int uin_inode_sources(struct uinotify_inode *inode, unsigned *wanted,
 
 /*
  * A source lost events: uinotify_hook_overflow on every superblock whose
- * mounts have one of these sources active.  Call with no lock held.
+ * mounts have one of these sources active, then, where the scanner keeps
+ * a snapshot (scanned and RECOVER mounts), a rescan that reports what was
+ * lost.  Call with no lock held, under the dispatch lock.
  */
 void uin_mounts_overflow(unsigned sources);
 
@@ -125,5 +165,8 @@ long uin_mounts_count(void);
 
 /* The AUTO source: per mount, from uin_mount_class_of. */
 extern const struct uin_source_ops uin_source_auto;
+/* The same with record flags (UIN_MNT_RECOVER); FALLBACK is implied. */
+int uin_mount_auto_inode_get(const struct uin_resolved *r, unsigned flags,
+			     struct uinotify_inode **out);
 
 #endif

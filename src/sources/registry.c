@@ -2,11 +2,10 @@
  * src/sources/registry.c - which source serves which enum uinotify_source.
  *
  * A table indexed by kind, so that a source plugs in by editing its line.
- * KERNEL is the kernel source (src/sources/kernel.c); AUTO chooses per
- * mount (src/sources/mounts.c: kernel, plus the scanner on network and
- * FUSE mounts once it exists).  Until the scanner lands, SCAN falls back
- * to NONE: watches can be added and hooks drive them, but no file system
- * change is reported.
+ * KERNEL is the kernel source (src/sources/kernel.c), SCAN the scanner
+ * (src/sources/scan.c); AUTO chooses per mount (src/sources/mounts.c:
+ * kernel, plus the scanner on network and FUSE mounts, and the scanner
+ * where the kernel runs out of watches).
  *
  * A weak reference to uin_source_kernel would need no edit, but a weak
  * undefined symbol does not pull kernel.o out of libuinotify.a, so static
@@ -17,12 +16,13 @@
 
 #include "sources/kernel.h"
 #include "sources/mounts.h"
+#include "sources/scan.h"
 #include "sources/source.h"
 
 static const struct uin_source_ops *const sources[] = {
 	[UINOTIFY_SOURCE_AUTO] = &uin_source_auto,   /* kernel (+scan), per mount */
 	[UINOTIFY_SOURCE_KERNEL] = &uin_source_kernel,
-	[UINOTIFY_SOURCE_SCAN] = &uin_source_none,   /* -> the scanner */
+	[UINOTIFY_SOURCE_SCAN] = &uin_source_scan,
 	[UINOTIFY_SOURCE_NONE] = &uin_source_none,
 };
 
@@ -44,6 +44,24 @@ int uin_source_inode_get(enum uinotify_source kind,
 	if ((unsigned)kind >= NSOURCES)
 		return -EINVAL;
 	return sources[kind]->inode_get(r, out);
+}
+
+int uin_source_inode_get_ex(enum uinotify_source kind,
+			    const struct uin_resolved *r, unsigned flags,
+			    struct uinotify_inode **out)
+{
+	if (!(flags & UIN_SOURCE_RECOVER))
+		return uin_source_inode_get(kind, r, out);
+	switch (kind) {
+	case UINOTIFY_SOURCE_AUTO:
+		return uin_mount_auto_inode_get(r, UIN_MNT_RECOVER, out);
+	case UINOTIFY_SOURCE_KERNEL:
+		return uin_mount_inode_get(r, UIN_SRC_KERNEL, UIN_MNT_RECOVER,
+					   out);
+	default:
+		/* The scanner recovers by itself; NONE has nothing to lose. */
+		return uin_source_inode_get(kind, r, out);
+	}
 }
 
 int uin_source_from_name(const char *name)

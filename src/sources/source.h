@@ -66,6 +66,18 @@ int uin_source_inode_get(enum uinotify_source kind,
 			 const struct uin_resolved *r,
 			 struct uinotify_inode **out);
 
+/*
+ * The same with flags.  UIN_SOURCE_RECOVER: the watch wants lost events
+ * (the kernel's IN_Q_OVERFLOW) to be followed, after the IN_Q_OVERFLOW
+ * record, by the events a rescan finds (docs/scanner.md, recovery).  Such
+ * watches get their own engine inodes (superblock per choice), so other
+ * instances never see the synthesised events.
+ */
+enum { UIN_SOURCE_RECOVER = 1u << 0 };
+int uin_source_inode_get_ex(enum uinotify_source kind,
+			    const struct uin_resolved *r, unsigned flags,
+			    struct uinotify_inode **out);
+
 /* Parse UINOTIFY_SOURCE-style names; -1 if unknown. */
 int uin_source_from_name(const char *name);
 const char *uin_source_name(enum uinotify_source kind);

@@ -1,0 +1,307 @@
+/*
+ * tests/test_source_scan_auto.c - the kernel source and the scanner on one
+ * mount (UINOTIFY_SOURCE_AUTO on a FUSE mount): changes made through the
+ * bindfs mount reach the kernel source (full fidelity, at once), changes
+ * made to the backing directory only the scanner; each must be reported
+ * exactly once, never by both.  And the scanner's own directory reads
+ * must not show as OPEN/ACCESS/CLOSE_NOWRITE to a watch that asks for
+ * those.
+ */
+#include "test_source_scan.h"
+
+#include <dirent.h>
+
+#include <uinotify/sources.h>
+
+/* The kinds that both sources can report. */
+#define COUNTED                                                              \
+	(IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM |       \
+	 IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF | IN_IGNORED |          \
+	 IN_MOVE_SELF)
+
+struct want {
+	int32_t wd;
+	uint32_t mask;
+	const char *name;
+	int count;
+};
+
+/* Every counted event of l must be in w exactly as often as w says. */
+static void check_counts(const struct evs *l, struct want *w, size_t nw)
+{
+	bool bad = false;
+	for (size_t i = 0; i < nw; i++)
+		w[i].count = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ev *e = &l->v[i];
+		uint32_t m = e->mask & COUNTED;
+		if (!m)
+			continue;
+		size_t j = 0;
+		for (; j < nw; j++)
+			if (w[j].wd == e->wd && w[j].mask == (m | (e->mask &
+								   IN_ISDIR)) &&
+			    !strcmp(w[j].name ? w[j].name : "", e->name))
+				break;
+		if (j == nw) {
+			fprintf(stderr, "unexpected: wd=%d mask=%#x %s\n",
+				e->wd, e->mask, e->name);
+			bad = true;
+			continue;
+		}
+		w[j].count++;
+	}
+	for (size_t j = 0; j < nw; j++)
+		if (w[j].count != 1) {
+			fprintf(stderr, "wd=%d mask=%#x %s: %d times\n",
+				w[j].wd, w[j].mask, w[j].name ? w[j].name : "",
+				w[j].count);
+			bad = true;
+		}
+	if (bad) {
+		evs_dump("events", l);
+		uin_test_fail(__FILE__, __LINE__, "not exactly once");
+	}
+}
+
+static void wait_all(int fd, struct evs *l, const struct want *w, size_t nw)
+{
+	for (size_t j = 0; j < nw; j++)
+		if (wait_event(fd, l, w[j].wd, w[j].mask, w[j].name, 8000) < 0) {
+			evs_dump("so far", l);
+			uin_test_fail(__FILE__, __LINE__,
+				      "missing wd=%d mask=%#x %s", w[j].wd,
+				      w[j].mask, w[j].name ? w[j].name : "");
+		}
+	/* Anything doubled shows within a few more ticks (and the
+	 * close-write quiet time). */
+	CHECK_OK(uin_scan_wait_ticks(8, 5000));
+	read_now(fd, true, l);
+}
+
+TEST(each_change_once_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600], s2[600], m2[600];
+#define SP(rel) (snprintf(s, sizeof s, "%s/%s", src, rel), s)
+#define MP(rel) (snprintf(m, sizeof m, "%s/%s", mnt, rel), m)
+#define SP2(rel) (snprintf(s2, sizeof s2, "%s/%s", src, rel), s2)
+#define MP2(rel) (snprintf(m2, sizeof m2, "%s/%s", mnt, rel), m2)
+	CHECK_OK(mkdir(SP("d"), 0755));
+	write_text(SP("d/wm"), "watched, changed through the mount", O_CREAT);
+	write_text(SP("d/ws"), "watched, changed behind it", O_CREAT);
+	write_text(SP("d/em"), "e", O_CREAT);
+	write_text(SP("d/es"), "e", O_CREAT);
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d"), IN_ALL_EVENTS), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/wm"), IN_ALL_EVENTS), 2);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/ws"), IN_ALL_EVENTS), 3);
+	unsigned wanted = 0, active = 0;
+	struct evs l = {0};
+
+	/* creations: through the mount (kernel), behind it (scanner) */
+	write_text(MP("d/cm"), NULL, O_CREAT);
+	write_text(SP("d/cs"), NULL, O_CREAT);
+	CHECK_OK(mkdir(MP("d/dm"), 0755));
+	CHECK_OK(mkdir(SP("d/ds"), 0755));
+	/* writes, attributes */
+	write_text(MP("d/wm"), "+", O_APPEND);
+	write_text(SP("d/ws"), "+", O_APPEND);
+	CHECK_OK(chmod(MP("d/em"), 0600));
+	CHECK_OK(chmod(SP("d/es"), 0600));
+	static struct want w1[] = {
+		{1, IN_CREATE, "cm", 0},
+		{1, IN_CLOSE_WRITE, "cm", 0},
+		{1, IN_CREATE, "cs", 0},
+		{1, IN_CLOSE_WRITE, "cs", 0},
+		{1, IN_CREATE | IN_ISDIR, "dm", 0},
+		{1, IN_CREATE | IN_ISDIR, "ds", 0},
+		{1, IN_MODIFY, "wm", 0},
+		{2, IN_MODIFY, NULL, 0},
+		{1, IN_CLOSE_WRITE, "wm", 0},
+		{2, IN_CLOSE_WRITE, NULL, 0},
+		{1, IN_MODIFY, "ws", 0},
+		{3, IN_MODIFY, NULL, 0},
+		{1, IN_CLOSE_WRITE, "ws", 0},
+		{3, IN_CLOSE_WRITE, NULL, 0},
+		{1, IN_ATTRIB, "em", 0},
+		{1, IN_ATTRIB, "es", 0},
+	};
+	wait_all(fd, &l, w1, sizeof w1 / sizeof *w1);
+	check_counts(&l, w1, sizeof w1 / sizeof *w1);
+
+	/* renames and deletions, both ways */
+	l.n = 0;
+	CHECK_OK(rename(MP("d/cm"), MP2("d/cm2")));
+	CHECK_OK(rename(SP("d/cs"), SP2("d/cs2")));
+	CHECK_OK(unlink(MP("d/em")));
+	CHECK_OK(unlink(SP("d/es")));
+	CHECK_OK(rmdir(MP("d/dm")));
+	CHECK_OK(rmdir(SP("d/ds")));
+	CHECK_OK(rename(MP("d/wm"), MP2("d/wm2")));
+	CHECK_OK(rename(SP("d/ws"), SP2("d/ws2")));
+	static struct want w2[] = {
+		{1, IN_MOVED_FROM, "cm", 0},
+		{1, IN_MOVED_TO, "cm2", 0},
+		{1, IN_MOVED_FROM, "cs", 0},
+		{1, IN_MOVED_TO, "cs2", 0},
+		{1, IN_DELETE, "em", 0},
+		{1, IN_DELETE, "es", 0},
+		{1, IN_DELETE | IN_ISDIR, "dm", 0},
+		{1, IN_DELETE | IN_ISDIR, "ds", 0},
+		{1, IN_MOVED_FROM, "wm", 0},
+		{1, IN_MOVED_TO, "wm2", 0},
+		{2, IN_MOVE_SELF, NULL, 0},
+		{1, IN_MOVED_FROM, "ws", 0},
+		{1, IN_MOVED_TO, "ws2", 0},
+		{3, IN_MOVE_SELF, NULL, 0},
+	};
+	wait_all(fd, &l, w2, sizeof w2 / sizeof *w2);
+	check_counts(&l, w2, sizeof w2 / sizeof *w2);
+
+	/* the watched files deleted, one each way */
+	l.n = 0;
+	CHECK_OK(unlink(MP("d/wm2")));
+	CHECK_OK(unlink(SP("d/ws2")));
+	static struct want w3[] = {
+		{2, IN_ATTRIB, NULL, 0},
+		{2, IN_DELETE_SELF, NULL, 0},
+		{2, IN_IGNORED, NULL, 0},
+		{1, IN_DELETE, "wm2", 0},
+		{3, IN_ATTRIB, NULL, 0},
+		{3, IN_DELETE_SELF, NULL, 0},
+		{3, IN_IGNORED, NULL, 0},
+		{1, IN_DELETE, "ws2", 0},
+	};
+	wait_all(fd, &l, w3, sizeof w3 / sizeof *w3);
+	check_counts(&l, w3, sizeof w3 / sizeof *w3);
+	/* the kernel's order for a local unlink of a watched file */
+	long at = evs_find(&l, 0, 2, IN_ATTRIB, NULL);
+	long ds = evs_find(&l, 0, 2, IN_DELETE_SELF, NULL);
+	long de = evs_find(&l, 0, 1, IN_DELETE, "wm2");
+	CHECK(at < ds && ds < de);
+
+	struct uinotify_inode *in;
+	CHECK_EQ(uinotify_path_inode(MP("d"), 0, UINOTIFY_SOURCE_AUTO, &in), 0);
+	CHECK_EQ(uin_inode_sources(in, &wanted, &active), 0);
+	uinotify_inode_put(in);
+	CHECK_EQ(active, UIN_SRC_KERNEL | UIN_SRC_SCAN);
+	struct uin_scan_stats st;
+	uin_scan_get_stats(&st);
+	CHECK(st.suppressed > 0); /* the kernel's changes, found again */
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}
+
+/* Many local changes through the mount while the scanner runs fast: the
+ * kernel reports each once, and the scanner none of them again. */
+TEST(kernel_changes_not_repeated_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	uin_scan_set_param(UIN_SCAN_CLOSE_WRITE_MS, 0);
+	char d[600], path[700], path2[700];
+	snprintf(d, sizeof d, "%s/d", mnt);
+	CHECK_OK(mkdir(d, 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, d, IN_CREATE | IN_DELETE | IN_MODIFY |
+						   IN_ATTRIB | IN_MOVE),
+		 1);
+	enum { N = 300 };
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof path, "%s/f%d", d, i);
+		write_text(path, "x", O_CREAT); /* CREATE, MODIFY */
+		if (i % 3 == 0)
+			CHECK_OK(chmod(path, 0600)); /* ATTRIB */
+		if (i % 5 == 0) {
+			snprintf(path2, sizeof path2, "%s/g%d", d, i);
+			CHECK_OK(rename(path, path2)); /* MOVED_FROM/TO */
+		} else if (i % 7 == 0) {
+			CHECK_OK(unlink(path)); /* DELETE */
+		}
+		if (i % 50 == 0)
+			uin_scan_wait_ticks(1, 1000); /* ticks in between */
+	}
+	long expect = 0;
+	for (int i = 0; i < N; i++)
+		expect += 2 + (i % 3 == 0) + (i % 5 == 0 ? 2 : i % 7 == 0);
+	struct evs l = {0};
+	read_until(fd, &l, 0, (size_t)expect, 10000);
+	CHECK_OK(uin_scan_wait_ticks(6, 5000));
+	read_now(fd, true, &l);
+	if ((long)l.n != expect) {
+		evs_dump("events", &l);
+		uin_test_fail(__FILE__, __LINE__, "%zu events, want %ld", l.n,
+			      expect);
+	}
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}
+
+/* A watch that asks for OPEN/ACCESS/CLOSE_NOWRITE sees the listings of
+ * others (through the mount), never the scanner's own. */
+TEST(scanner_reads_not_reported_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char d[600], sub[700];
+	snprintf(d, sizeof d, "%s/d", mnt);
+	snprintf(sub, sizeof sub, "%s/d/sub", mnt);
+	CHECK_OK(mkdir(d, 0755));
+	CHECK_OK(mkdir(sub, 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, d, IN_ALL_EVENTS), 1);
+	CHECK_EQ(uinotify_add_watch(fd, sub, IN_ALL_EVENTS), 2);
+	struct evs l = {0};
+	/* Changes behind the mount make the scanner read both directories
+	 * on every tick for a while (racy): plenty of reads. */
+	char s[700];
+	snprintf(s, sizeof s, "%s/d/x", src);
+	write_text(s, NULL, O_CREAT);
+	snprintf(s, sizeof s, "%s/d/sub/y", src);
+	write_text(s, NULL, O_CREAT);
+	CHECK(wait_event(fd, &l, 1, IN_CREATE, "x", 5000) >= 0);
+	CHECK(wait_event(fd, &l, 2, IN_CREATE, "y", 5000) >= 0);
+	CHECK_OK(uin_scan_wait_ticks(20, 5000));
+	read_now(fd, true, &l);
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].mask & (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)) {
+			evs_dump("events", &l);
+			uin_test_fail(__FILE__, __LINE__, "a scanner read");
+		}
+	/* A listing of our own, with no tick running meanwhile, is real. */
+	l.n = 0;
+	uin_loop_dispatch_enter();
+	DIR *dir = opendir(d);
+	CHECK(dir);
+	while (readdir(dir))
+		;
+	closedir(dir);
+	uin_loop_dispatch_exit();
+	CHECK(wait_event(fd, &l, 1, IN_OPEN | IN_ISDIR, NULL, 5000) >= 0);
+	CHECK(wait_event(fd, &l, 1, IN_CLOSE_NOWRITE | IN_ISDIR, NULL, 5000) >=
+	      0);
+	/* and the parent's P half for the subdirectory's listing */
+	l.n = 0;
+	uin_loop_dispatch_enter();
+	dir = opendir(sub);
+	CHECK(dir);
+	while (readdir(dir))
+		;
+	closedir(dir);
+	uin_loop_dispatch_exit();
+	CHECK(wait_event(fd, &l, 1, IN_OPEN | IN_ISDIR, "sub", 5000) >= 0);
+	CHECK(wait_event(fd, &l, 2, IN_OPEN | IN_ISDIR, NULL, 5000) >= 0);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}
