@@ -422,6 +422,16 @@ static void mount_free(struct uin_mount *m)
 	uin_free(m);
 }
 
+void uin_mount_unpin(struct uin_mount *m)
+{
+	uin_sources_lock();
+	m->pins--;
+	bool idle = mount_idle_locked(m);
+	uin_sources_unlock();
+	if (idle)
+		mount_free(m);
+}
+
 static void sb_release_inode(void *sb_user, struct uinotify_inode *inode)
 {
 	struct uin_mount *m = sb_user;

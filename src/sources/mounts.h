@@ -30,7 +30,8 @@
  * it has inodes.
  *
  * LOCKING.  One mutex, the sources lock, guards the mount table, every
- * struct uin_src_inode and the kernel source's tables.  It ranks below the
+ * struct uin_src_inode, the kernel source's tables and the scanner's link
+ * to each inode (its own state is under the dispatch lock: scan.h).  It ranks below the
  * engine's inode lock (mask_changed runs under it) and above the engine's
  * sb lock and the loop's mutex; never call a hook or handler while holding
  * it.
@@ -159,6 +160,13 @@ int uin_inode_sources(struct uinotify_inode *inode, unsigned *wanted,
  * lost.  Call with no lock held, under the dispatch lock.
  */
 void uin_mounts_overflow(unsigned sources);
+
+/*
+ * Drop a pin (struct uin_mount's pins, taken under the sources lock by a
+ * user that reads the mount outside it: the scanner's watches).  The last
+ * user frees the mount.  Call without the sources lock.
+ */
+void uin_mount_unpin(struct uin_mount *m);
 
 /* Number of live mount records (superblocks), for tests. */
 long uin_mounts_count(void);

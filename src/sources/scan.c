@@ -797,14 +797,23 @@ static int read_dir_quiet(struct uin_scan_watch *d, struct scan_dents *dents)
 		uin_sources_unlock();
 	}
 	bool mute = self_kwd >= 0 || parent_kwd >= 0;
+	/* Our copy: the drain may move d (its name is then freed). */
+	char name[NAME_MAX + 1] = "";
+	if (mute && d->pname)
+		snprintf(name, sizeof name, "%s", d->pname);
 	if (mute)
 		uin_loop_run_drains();
+	if (d->fd < 0)
+		return -ENOENT; /* ended by what the kernel said */
 	STAT_ADD(dir_reads, 1);
 	int err = uin_scan_read_dir(d->fd, dents);
 	if (mute) {
-		uin_kernel_mute_reads(self_kwd, parent_kwd, d->pname);
+		uin_kernel_mute_reads(self_kwd, parent_kwd,
+				      name[0] ? name : NULL);
 		uin_loop_run_drains();
 		uin_kernel_unmute_reads();
+		if (d->fd < 0)
+			return -ENOENT;
 	}
 	return err;
 }
@@ -1077,6 +1086,8 @@ static void sw_free(struct uin_scan_watch *sw)
 	uin_scan_index_free(&sw->ix);
 	uin_scan_ledger_free(&sw->ledger);
 	uin_free(sw->hot);
+	if (sw->mount_pinned)
+		uin_mount_unpin(sw->mount); /* may free it: last use */
 	uin_free(sw);
 }
 
@@ -1131,6 +1142,8 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 	 * parent's) that would report that read (read_dir_quiet). */
 	uin_sources_lock();
 	sw->si = si;
+	sw->mount->pins++; /* dropped in sw_free */
+	sw->mount_pinned = true;
 	uin_sources_unlock();
 	locate(sw);
 	if (sw->is_dir) {

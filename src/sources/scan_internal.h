@@ -191,6 +191,9 @@ uint8_t uin_scan_kind_of(uint32_t mask);
 /* Scanner watches ------------------------------------------------------------ */
 
 struct uin_scan_watch {
+	/* sw->mount is pinned (mounts.h pins) from attach to sw_free, so that
+	 * the loop thread may read it after the inode was released. */
+	bool mount_pinned;
 	/* [S] the engine side */
 	struct uin_src_inode *si;  /* NULL once released */
 	uint32_t need;             /* the union of the watches' masks */
