@@ -8,6 +8,8 @@
  */
 #include "test_source_scan.h"
 
+#include <limits.h>
+
 TEST(interval_api)
 {
 	CHECK_EQ(uinotify_set_scan_interval(0), UIN_SCAN_DEFAULT_INTERVAL_MS);
@@ -135,17 +137,23 @@ TEST(overrun_backs_off)
 	struct uin_scan_stats a, b;
 	uin_scan_get_stats(&a);
 	uint64_t t0 = ms_now();
-	CHECK_OK(uin_scan_wait_ticks(10, 20000));
+	long min_tick = LONG_MAX;
+	for (int i = 0; i < 10; i++) {
+		CHECK_OK(uin_scan_wait_ticks(1, 20000));
+		uin_scan_get_stats(&b);
+		if (b.last_tick_us < min_tick)
+			min_tick = b.last_tick_us;
+	}
 	uint64_t dt = ms_now() - t0;
-	uin_scan_get_stats(&b);
-	fprintf(stderr, "tick %ld us; 10 ticks in %llu ms, %ld overruns\n",
-		b.last_tick_us, (unsigned long long)dt,
-		b.overruns - a.overruns);
-	if (b.last_tick_us < 10000)
+	fprintf(stderr, "ticks of %ld us at least; 10 ticks in %llu ms, %ld "
+		"overruns\n",
+		min_tick, (unsigned long long)dt, b.overruns - a.overruns);
+	if (min_tick < 10000)
 		SKIP("a tick of 20 000 files took less than the interval here");
 	CHECK(b.overruns - a.overruns >= 5);
-	/* at most half of the time is spent scanning */
-	CHECK(dt * 1000 >= (uint64_t)(10 * b.last_tick_us) * 3 / 2);
+	/* at most half of the time is spent scanning: each tick is followed
+	 * by as long a pause */
+	CHECK(dt * 1000 >= (uint64_t)(10 * min_tick) * 3 / 2);
 	CHECK_OK(uinotify_close(fd));
 	scan_finish();
 }
