@@ -37,8 +37,10 @@
  *      bounded; MODIFY / ATTRIB from the rules in scan_snap.c
  *      (uin_scan_classify), P then S; a CLOSE_WRITE once a changed or
  *      new regular file has been quiet for the close-write time.
- * A tick that takes longer than the interval delays the next one by
- * twice its duration (at most half the time is spent scanning).
+ * Ticks are due every interval from the start of the last one; one that
+ * takes longer than the interval delays the next by its own duration (at
+ * most half the time is spent scanning).  Phase 4 runs as a job of the
+ * same dispatch round, after the instances' wake-up jobs (tick, below).
  *
  * WITH THE KERNEL SOURCE on the same mount (AUTO on FUSE, NFS...): the
  * kernel reports what is done through this kernel at full fidelity; the
