@@ -38,12 +38,6 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-/*
- * Until instance.c provides it, dropping a name falls back to
- * uinotify_close (see drop_name).
- */
-#pragma weak uin_instance_fd_forget
-
 #ifndef CLOSE_RANGE_UNSHARE
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
@@ -277,22 +271,15 @@ static int add_name(int fd, int new_fd)
 }
 
 /*
- * fd_lock held; fd is about to be closed or replaced.  true if this closed
- * fd already (an instance without uin_instance_fd_forget: uinotify_close).
+ * fd_lock held; fd is about to be closed or replaced: it stops naming its
+ * instance, the descriptor itself stays for the caller to close.
  */
-static bool drop_name(int fd)
+static void drop_name(int fd)
 {
-	bool closed = false;
-	if (uin_instance_fd_forget) {
-		int ret = uin_instance_fd_forget(fd);
-		if (ret < 0)
-			debug("forgetting instance fd %d: %s", fd,
-			      strerror(-ret));
-	} else {
-		closed = uinotify_close(fd) == 0;
-	}
+	int ret = uin_instance_fd_forget(fd);
+	if (ret < 0)
+		debug("forgetting instance fd %d: %s", fd, strerror(-ret));
 	unmark_name(fd);
-	return closed;
 }
 
 /* Creation ------------------------------------------------------------------ */
@@ -401,10 +388,8 @@ static int names_to_kernel(int fd)
 		int fdfl = r->fcntl(names[i], F_GETFD);
 		cloexec[i] = fdfl >= 0 && (fdfl & FD_CLOEXEC);
 	}
-	/* (an instance without uin_instance_fd_forget closes the number:
-	 * dup3 then takes it again) */
 	for (int i = 0; i < n; i++)
-		(void)drop_name(names[i]);
+		drop_name(names[i]);
 	for (int i = 0; i < n; i++)
 		r->dup3(kfd, names[i], cloexec[i] ? O_CLOEXEC : 0);
 	r->close(kfd);
@@ -513,7 +498,7 @@ static int name_dup_onto(int fd, int new_fd, int flags, bool is_dup3)
 			ret = -1;
 			goto out;
 		}
-		(void)drop_name(new_fd);
+		drop_name(new_fd);
 	}
 	ret = is_dup3 ? r->dup3(fd, new_fd, flags) : r->dup2(fd, new_fd);
 	if (ret >= 0 && is_name(fd) && add_name(fd, ret) < 0)
@@ -528,7 +513,9 @@ out:;
 static int name_close(int fd, int (*real_close)(int))
 {
 	pthread_mutex_lock(&fd_lock);
-	int ret = is_name(fd) && drop_name(fd) ? 0 : real_close(fd);
+	if (is_name(fd))
+		drop_name(fd);
+	int ret = real_close(fd);
 	int err = errno;
 	pthread_mutex_unlock(&fd_lock);
 	errno = err;
@@ -548,13 +535,13 @@ static void drop_names_in(unsigned int first, unsigned int last)
 					  (unsigned int)__builtin_ctzl(bits);
 			bits &= bits - 1;
 			if (fd >= first && fd <= last)
-				(void)drop_name((int)fd);
+				drop_name((int)fd);
 		}
 	}
 	for (int i = high_count - 1; i >= 0; i--) {
 		if ((unsigned int)high_names[i] >= first &&
 		    (unsigned int)high_names[i] <= last)
-			(void)drop_name(high_names[i]);
+			drop_name(high_names[i]);
 	}
 }
 
