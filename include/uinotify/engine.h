@@ -107,6 +107,9 @@ struct uinotify_watch {
  * queue_overflow(handle, user)   (optional, may be NULL)
  *   A source lost events that may have concerned this handle (for example
  *   the kernel's own queue overflowed).  Runs with no engine lock held.
+ *   uinotify_handle_destroy waits for a call in progress, so do not
+ *   destroy the handle from inside it, nor hold a lock it takes while
+ *   destroying.
  */
 struct uinotify_ops {
 	void (*handle_event)(struct uinotify_watch *watch, int32_t wd,
