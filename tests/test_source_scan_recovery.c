@@ -176,6 +176,56 @@ TEST(kernel_overflow_rescan_local)
 	scan_finish();
 }
 
+/*
+ * The public face: an instance that asked for recovery
+ * (uinotify_set_recovery) reads IN_Q_OVERFLOW, then what was lost; another
+ * instance watching the same directory without it reads the overflow
+ * only.  Bad descriptors get the errno of uinotify_set_source.
+ */
+TEST(instance_recovery_after_kernel_overflow)
+{
+	scan_fast();
+	uin_scan_set_param(UIN_SCAN_CLOSE_WRITE_MS, 0);
+	CHECK_EQ(uinotify_set_recovery(-1, 1), -1);
+	CHECK_EQ(errno, EBADF);
+	CHECK_EQ(uinotify_set_recovery(0, 1), -1);
+	CHECK_EQ(errno, EINVAL);
+	CHECK_OK(mkdir(P("d"), 0755));
+	write_text(P("d/a"), "a", O_CREAT);
+	int fd = scan_instance(UINOTIFY_SOURCE_KERNEL);
+	int plain = scan_instance(UINOTIFY_SOURCE_KERNEL);
+	CHECK_OK(uinotify_set_recovery(fd, 1));
+	const uint32_t mask = IN_CREATE | IN_DELETE;
+	CHECK_EQ(uinotify_add_watch(fd, P("d"), mask), 1);
+	CHECK_EQ(uinotify_add_watch(plain, P("d"), mask), 1);
+
+	uin_loop_dispatch_enter();
+	write_text(P("d/b"), NULL, O_CREAT);
+	CHECK_OK(unlink(P("d/a")));
+	CHECK(uin_kernel_debug_lose_events() >= 2);
+	uin_loop_dispatch_exit();
+
+	struct evs l = {0}, lp = {0};
+	CHECK_EQ(read_until(fd, &l, 0, 3, 5000), 3);
+	CHECK_EQ(l.v[0].wd, -1);
+	CHECK_HEX(l.v[0].mask, IN_Q_OVERFLOW);
+	CHECK(evs_find(&l, 1, 1, IN_CREATE, "b") >= 1);
+	CHECK(evs_find(&l, 1, 1, IN_DELETE, "a") >= 1);
+	/* The rescan reported what it found in one pass: nothing follows. */
+	uin_loop_drain();
+	read_now(plain, true, &lp);
+	CHECK_EQ(lp.n, 1);
+	CHECK_HEX(lp.v[0].mask, IN_Q_OVERFLOW);
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 3);
+
+	CHECK_OK(uinotify_close(fd));
+	CHECK_OK(uinotify_close(plain));
+	evs_free(&l);
+	evs_free(&lp);
+	scan_finish();
+}
+
 /* Without the flag, an overflow is only an overflow. */
 TEST(kernel_overflow_no_rescan_without_flag)
 {

@@ -66,6 +66,21 @@ UINOTIFY_EXPORT int uinotify_set_default_source(enum uinotify_source source);
 UINOTIFY_EXPORT enum uinotify_source uinotify_default_source(void);
 
 /*
+ * Recovery, for the watches an instance adds from now on (on != 0) or not.
+ * When a source loses events (the kernel's own queue overflowed), the
+ * instance gets IN_Q_OVERFLOW, as a kernel instance would, and then the
+ * events that a comparison of its watched directories with the disk finds:
+ * IN_CREATE, IN_DELETE, IN_MODIFY, renames as IN_MOVED_FROM/IN_MOVED_TO
+ * pairs.  It costs a snapshot of each watched directory (about 48 bytes an
+ * entry plus its name).  An instance's own queue overflowing (a reader too
+ * slow) is not recovered.  Call it before adding watches: a path watched
+ * before the change and added again after gets a second wd.  Initially
+ * from UINOTIFY_RECOVER (1 or 0), else off.  0, or -1 with EBADF / EINVAL
+ * (not an instance).  See docs/scanner.md, "Recovery".
+ */
+UINOTIFY_EXPORT int uinotify_set_recovery(int fd, int on);
+
+/*
  * The scanner's tick interval in milliseconds, for the whole process
  * (every instance, every mount it scans).  ms > 0 sets it (clamped to
  * 10..60000) and returns the value now in effect; ms == 0 only returns

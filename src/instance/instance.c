@@ -99,6 +99,7 @@ static const struct {
 
 static atomic_int limits[NLIMITS];
 static atomic_int default_source;
+static atomic_bool default_recovery;
 static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
 
 /* A value for a limit: a decimal 0..INT_MAX, else -1. */
@@ -143,6 +144,8 @@ static void defaults_init(void)
 	}
 	int src = uin_source_from_name(getenv("UINOTIFY_SOURCE"));
 	atomic_store(&default_source, src < 0 ? UINOTIFY_SOURCE_AUTO : src);
+	const char *rec = getenv("UINOTIFY_RECOVER");
+	atomic_store(&default_recovery, rec && *rec && strcmp(rec, "0") != 0);
 	errno = saved;
 }
 
@@ -442,6 +445,7 @@ static struct uin_instance *instance_alloc(void)
 	inst->fd = -1;
 	inst->handle = NULL;
 	atomic_store(&inst->source, (int)uinotify_default_source());
+	atomic_store(&inst->recovery, atomic_load(&default_recovery));
 	atomic_store(&inst->open, true);
 	atomic_store(&inst->dup_seen, false);
 	inst->wd_cursor = 1;
@@ -692,6 +696,19 @@ UINOTIFY_EXPORT int uinotify_set_source(int fd, enum uinotify_source source)
 		return -1;
 	}
 	atomic_store(&inst->source, (int)source);
+	uin_instance_put_user(inst);
+	return 0;
+}
+
+UINOTIFY_EXPORT int uinotify_set_recovery(int fd, int on)
+{
+	struct uin_instance *inst;
+	int ret = uin_instance_get(fd, &inst);
+	if (ret < 0) {
+		errno = -ret;
+		return -1;
+	}
+	atomic_store(&inst->recovery, on != 0);
 	uin_instance_put_user(inst);
 	return 0;
 }

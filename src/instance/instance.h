@@ -75,6 +75,7 @@ struct uin_instance {
 
 	struct uinotify_handle *handle; /* constant while users > 0 */
 	atomic_int source;         /* enum uinotify_source for new watches */
+	atomic_bool recovery;      /* new watches: UIN_SOURCE_RECOVER */
 
 	/* Serialises find-or-add, like the kernel's group->mark_mutex. */
 	pthread_mutex_t add_lock;

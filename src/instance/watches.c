@@ -139,8 +139,10 @@ UINOTIFY_EXPORT int uinotify_add_watch(int fd, const char *path,
 	ret = uin_resolve_path(path, mask, &r);
 	if (ret == 0) {
 		struct uinotify_inode *inode;
-		ret = uin_source_inode_get(atomic_load(&inst->source), &r,
-					   &inode);
+		ret = uin_source_inode_get_ex(
+			atomic_load(&inst->source), &r,
+			atomic_load(&inst->recovery) ? UIN_SOURCE_RECOVER : 0,
+			&inode);
 		if (ret == 0) {
 			/* r stays open: the source's mask_changed, run by
 			 * the add, may use its fd (kernel.c, update). */
