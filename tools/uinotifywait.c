@@ -670,12 +670,9 @@ int main(int argc, char **argv)
 	atexit(cleanup);
 	if (!parse_opts(&argc, &argv))
 		return EXIT_FAILURE;
-	if (o.interval_ms) {
-		char v[32];
-
-		snprintf(v, sizeof v, "%ld", o.interval_ms);
-		setenv("UINOTIFY_SCAN_INTERVAL_MS", v, 1);
-	}
+	if (o.interval_ms)
+		uinotify_set_scan_interval(o.interval_ms > INT_MAX ? INT_MAX
+								: (int)o.interval_ms);
 	for (size_t i = 0; i < nregex; i++) {
 		bool inc = regex[i].kind == OPT_INCLUDE ||
 			   regex[i].kind == OPT_INCLUDEI;

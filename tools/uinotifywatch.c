@@ -507,12 +507,9 @@ int main(int argc, char **argv)
 			return EXIT_FAILURE;
 		}
 	}
-	if (interval_ms) {
-		char v[32];
-
-		snprintf(v, sizeof v, "%ld", interval_ms);
-		setenv("UINOTIFY_SCAN_INTERVAL_MS", v, 1);
-	}
+	if (interval_ms)
+		uinotify_set_scan_interval(interval_ms > INT_MAX ? INT_MAX
+								: (int)interval_ms);
 	ctx.fd = tw_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ctx.fd < 0) {
 		err = errno;
