@@ -107,15 +107,20 @@ TEST(fork_matches_kernel)
 }
 
 /*
- * PENDING (not registered: the line does not start with TEST): a watch
- * added before the fork keeps reporting in the child.  The kernel source
- * drops its kernel watches in a fork child (sources/kernel.c,
- * uin_kernel_atfork_child: "the engine inodes keep their watches, which
- * stay silent in the child") and nothing re-arms them yet.
+ * A watch added before the fork keeps reporting in the child: the child
+ * creates a directory right after fork() returns and reads its event
+ * (sources/kernel.c, FORK: the child's kernel watches are made again
+ * before fork() returns).
  */
-#define PENDING_TEST(name) TEST(name)
-PENDING_TEST(fork_watch_matches_kernel)
+TEST(fork_watch_matches_kernel)
 {
+#ifdef UIN_PRELOAD_SANITIZE
+	/* Sanitized builds start the child's event thread at its first read
+	 * (sources/loop.h, UIN_SANITIZED); this child polls first. */
+	if (UIN_PRELOAD_SANITIZE[0])
+		SKIP("the child's event thread starts at its first read under "
+		     "the sanitizers");
+#endif
 	const char *extra[] = {"UINOTIFY_DEBUG=1", NULL};
 	compare_with_kernel(extra, "forkwatch");
 }
@@ -161,7 +166,7 @@ TEST(exports_only_interposers)
 		"inotify_rm_watch", "read", "__read_chk", "readv", "close",
 		"__close", "close_range", "closefrom", "ioctl", "fcntl",
 		"fcntl64", "dup", "dup2", "dup3", "lseek", "lseek64", "splice",
-		"tee", "syscall", NULL};
+		"tee", "syscall", "fork", NULL};
 	int fd = CHECK_OK(open(UIN_PRELOAD_SO, O_RDONLY | O_CLOEXEC));
 	struct stat st;
 	CHECK_OK(fstat(fd, &st));

@@ -451,8 +451,6 @@ TEST(loop_starts_and_stops)
 	rec_finish(h, &rec);
 }
 
-/* fork(): the child has no loop thread and leaves the parent's kernel
- * instance alone; it can watch on its own; the parent keeps working. */
 #if defined(__SANITIZE_THREAD__)
 #define UIN_TSAN 1
 #elif defined(__has_feature)
@@ -461,6 +459,11 @@ TEST(loop_starts_and_stops)
 #endif
 #endif
 
+/*
+ * fork(): the child's inherited watch reports what the child does at once
+ * (its kernel watch is made again before fork() returns), the child can
+ * watch on its own, and the parent's watch is unaffected.
+ */
 TEST(fork_child)
 {
 #ifdef UIN_TSAN
@@ -474,15 +477,23 @@ TEST(fork_child)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
-		/* inherited watch: silent here, and must not disturb */
+		make_file("d/child", NULL);
+		uin_loop_drain();
+		if (!stream_has(&rec.s, 1, IN_CREATE, "child"))
+			_exit(10);
+		struct uin_kernel_stats st;
+		uin_kernel_get_stats(&st);
+		if (st.rearmed != 1 || st.rearm_lost != 0 || st.kwatches != 1)
+			_exit(11);
 		struct rec cr;
 		struct uinotify_handle *ch = rec_handle(&cr);
 		if (engine_add(ch, P("d"), IN_CREATE) != 1)
-			_exit(10);
-		make_file("d/child", NULL);
+			_exit(12);
+		make_file("d/child2", NULL);
 		uin_loop_drain();
-		if (!stream_has(&cr.s, 1, IN_CREATE, "child"))
-			_exit(11);
+		if (!stream_has(&cr.s, 1, IN_CREATE, "child2") ||
+		    !stream_has(&rec.s, 1, IN_CREATE, "child2"))
+			_exit(13);
 		uinotify_handle_destroy(ch);
 		uin_loop_drain();
 		_exit(0);
@@ -491,10 +502,174 @@ TEST(fork_child)
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	CHECK(WIFEXITED(status));
 	CHECK_EQ(WEXITSTATUS(status), 0);
-	/* the parent saw the child's file, and its watch still works */
+	/* the parent saw the child's files, and its watch still works */
 	make_marker("d/zz-end");
 	rec_wait_marker(&rec, 1, "zz-end");
 	CHECK(stream_has(&rec.s, 1, IN_CREATE, "child"));
+	CHECK(stream_has(&rec.s, 1, IN_CREATE, "child2"));
+	rec_finish(h, &rec);
+	no_kernel_watch_left();
+}
+
+/* The child's stats once its rearm has run (async: on its loop thread). */
+static bool child_wait_rearmed(long want, long timeout_ms)
+{
+	struct uin_kernel_stats st;
+	for (long i = 0; i < timeout_ms; i++) {
+		uin_kernel_get_stats(&st);
+		if (st.rearmed + st.rearm_lost >= want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/*
+ * UINOTIFY_FORK_REARM=async: the child's loop thread makes the watches
+ * again after fork() returned; then they report.  A second fork in the
+ * child (a grandchild) inherits them made.
+ */
+TEST(fork_rearm_async)
+{
+#ifdef UIN_TSAN
+	SKIP("ThreadSanitizer cannot start threads in a forked child");
+#endif
+	CHECK_OK(mkdir(P("d"), 0755));
+	struct rec rec;
+	struct uinotify_handle *h = rec_handle(&rec);
+	CHECK_EQ(engine_add(h, P("d"), IN_CREATE), 1);
+	CHECK_OK(setenv("UINOTIFY_FORK_REARM", "async", 1));
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* A fork at once, the rearm likely still pending: the
+		 * grandchild (sync) inherits the watches made. */
+		setenv("UINOTIFY_FORK_REARM", "sync", 1);
+		pid_t g = fork();
+		if (g == 0) {
+			make_file("d/grandchild", NULL);
+			uin_loop_drain();
+			_exit(stream_has(&rec.s, 1, IN_CREATE, "grandchild")
+				      ? 0
+				      : 1);
+		}
+		int gs;
+		if (g < 0 || waitpid(g, &gs, 0) != g || !WIFEXITED(gs) ||
+		    WEXITSTATUS(gs) != 0)
+			_exit(13);
+		if (!child_wait_rearmed(1, 5000))
+			_exit(10);
+		struct uin_kernel_stats st;
+		uin_kernel_get_stats(&st);
+		if (st.rearmed != 1 || st.kwatches != 1)
+			_exit(11);
+		make_file("d/child", NULL);
+		uin_loop_drain();
+		if (!stream_has(&rec.s, 1, IN_CREATE, "child"))
+			_exit(12);
+		_exit(0);
+	}
+	int status;
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	unsetenv("UINOTIFY_FORK_REARM");
+	make_marker("d/zz-end");
+	rec_wait_marker(&rec, 1, "zz-end");
+	rec_finish(h, &rec);
+	no_kernel_watch_left();
+}
+
+/*
+ * UINOTIFY_FORK_REARM=off: the inherited watch is silent in the child
+ * (counted as lost); adding the path again in the child makes it report.
+ */
+TEST(fork_rearm_off)
+{
+#ifdef UIN_TSAN
+	SKIP("ThreadSanitizer cannot start threads in a forked child");
+#endif
+	CHECK_OK(mkdir(P("d"), 0755));
+	struct rec rec;
+	struct uinotify_handle *h = rec_handle(&rec);
+	CHECK_EQ(engine_add(h, P("d"), IN_CREATE), 1);
+	CHECK_OK(setenv("UINOTIFY_FORK_REARM", "off", 1));
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct uin_kernel_stats st;
+		uin_kernel_get_stats(&st);
+		if (st.rearmed != 0 || st.rearm_lost != 1 || st.kwatches != 0)
+			_exit(10);
+		make_file("d/unseen", NULL);
+		uin_loop_drain();
+		if (stream_has(&rec.s, 1, IN_CREATE, "unseen"))
+			_exit(11);
+		if (engine_add(h, P("d"), IN_CREATE) != 1)
+			_exit(12);
+		make_file("d/seen", NULL);
+		uin_loop_drain();
+		if (!stream_has(&rec.s, 1, IN_CREATE, "seen"))
+			_exit(13);
+		_exit(0);
+	}
+	int status;
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	unsetenv("UINOTIFY_FORK_REARM");
+	make_marker("d/zz-end");
+	rec_wait_marker(&rec, 1, "zz-end");
+	CHECK(stream_has(&rec.s, 1, IN_CREATE, "unseen"));
+	rec_finish(h, &rec);
+	no_kernel_watch_left();
+}
+
+/*
+ * fork() after a watched directory was renamed: its kernel watch cannot be
+ * made again in the child (the path it had names another directory now,
+ * which must not report to it); the other watches work; the parent's
+ * watch on the renamed directory still reports.
+ */
+TEST(fork_child_after_rename)
+{
+#ifdef UIN_TSAN
+	SKIP("ThreadSanitizer cannot start threads in a forked child");
+#endif
+	CHECK_OK(mkdir(P("d"), 0755));
+	CHECK_OK(mkdir(P("e"), 0755));
+	struct rec rec;
+	struct uinotify_handle *h = rec_handle(&rec);
+	CHECK_EQ(engine_add(h, P("d"), IN_CREATE), 1);
+	CHECK_EQ(engine_add(h, P("e"), IN_CREATE), 2);
+	CHECK_OK(rename(P("e"), P("e-moved")));
+	CHECK_OK(mkdir(P("e"), 0755)); /* an impostor at the old path */
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct uin_kernel_stats st;
+		uin_kernel_get_stats(&st);
+		if (st.rearmed != 1 || st.rearm_lost != 1 || st.kwatches != 1)
+			_exit(10);
+		make_file("e/impostor", NULL);
+		make_file("d/child", NULL);
+		uin_loop_drain();
+		if (!stream_has(&rec.s, 1, IN_CREATE, "child"))
+			_exit(11);
+		if (stream_has(&rec.s, 2, IN_CREATE, "impostor"))
+			_exit(12);
+		_exit(0);
+	}
+	int status;
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	make_marker("e-moved/zz-end");
+	rec_wait_marker(&rec, 2, "zz-end");
+	CHECK(!stream_has(&rec.s, 2, IN_CREATE, "impostor"));
 	rec_finish(h, &rec);
 	no_kernel_watch_left();
 }

@@ -35,6 +35,7 @@
 
 #include "instance/preload_api.h"
 #include "preload/preload.h"
+#include "sources/loop.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -70,6 +71,7 @@ struct uin_real {
 	ssize_t (*splice)(int, off64_t *, int, off64_t *, size_t, unsigned int);
 	ssize_t (*tee)(int, int, size_t, unsigned int);
 	long (*syscall)(long, ...);
+	pid_t (*fork)(void);
 };
 
 static struct uin_real real;
@@ -115,6 +117,7 @@ static void resolve_real(void)
 	RESOLVE(splice, "splice");
 	RESOLVE(tee, "tee");
 	RESOLVE(syscall, "syscall");
+	RESOLVE(fork, "fork");
 #undef RESOLVE
 	if (!real.close_alias)
 		real.close_alias = real.close;
@@ -1073,9 +1076,25 @@ static void atfork_child(void)
 	fork_release();
 }
 
+/*
+ * fork() itself: the child's event thread is started here, once fork() has
+ * returned, rather than inside the fork handlers (sources/loop.h): a thread
+ * born inside them starts before the libc and any interceptor between the
+ * program and libc (a sanitizer's, say) have put their locks right.
+ */
+EXPORT pid_t fork(void)
+{
+	pid_t pid = libc()->fork();
+	if (pid == 0 && !UIN_SANITIZED && uin_loop_fork_child_start() < 0)
+		debug("fork: the child's event thread cannot start; its "
+		      "watches report at its next read");
+	return pid;
+}
+
 __attribute__((constructor(101))) static void preload_init(void)
 {
 	libc();
+	uin_loop_defer_fork_start();
 	const char *d = getenv("UINOTIFY_DEBUG");
 	debug_on = d && *d && strcmp(d, "0") != 0;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);

@@ -74,6 +74,22 @@
  * The kernel watch is removed when the last engine inode using it is
  * released.
  *
+ * FORK.  The kernel instance is shared with the parent after fork:
+ * reading it would steal the parent's events, and changing its watches
+ * would change the parent's.  So the child closes its copy, opens its own
+ * and makes its kernel watches again, before fork() returns to it (a
+ * child that creates a file right after the fork must see the event, as
+ * with Linux's shared queue).  For that each kernel watch keeps the path
+ * its inode had when the watch was made (the kernel's name for our O_PATH
+ * fd, /proc/self/fd/N) and its identity.  The child adds each path again
+ * with IN_DONT_FOLLOW, then reads its instance's fdinfo, which names the
+ * inode behind every wd, and takes back the watches that landed on
+ * another inode: an object renamed or deleted since its watch was made is
+ * not found, and its watches stay silent in the child (counted as
+ * rearm_lost).  The parent's queue was drained just before the fork
+ * (loop.c), so the child's copy of each instance holds every event that
+ * happened before it.
+ *
  * LOCKS.  All state here is under the sources lock (mounts.h), except the
  * cookie map and the read buffer, which only the dispatcher touches (under
  * the dispatch lock).  Hooks are called with no lock of ours held.
@@ -83,6 +99,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
@@ -102,16 +119,24 @@
 #define MIN_BUCKETS 64
 
 struct uin_kwatch {
-	int kwd;                     /* -1 once the kernel dropped it */
+	int kwd;                     /* -1 once the kernel dropped it; read
+					through kw_wd() */
+	unsigned epoch;              /* ks.epoch when kwd was set */
 	uint32_t kmask;              /* event bits asked of the kernel */
 	bool kexcl;                  /* IN_EXCL_UNLINK asked of the kernel */
 	bool unmounted;              /* IN_UNMOUNT seen: IGNORED is no death */
 	bool deleted;                /* DELETE_SELF seen, IGNORED to follow */
 	struct uin_src_inode *users; /* via users->kw_next */
-	struct uin_kwatch *hash_next;
+	struct uin_kwatch *hash_next; /* by kwd */
+	/* Where the inode was when the watch was made, for a fork child. */
+	char *path;                  /* NULL if it had no name */
+	unsigned dev_major, dev_minor;
+	uint64_t ino;
 };
 
 static void ks_close_job(struct uin_loop_job *job);
+static void rearm_job_fn(struct uin_loop_job *job);
+static void rearm_locked(void);
 
 static struct {
 	int fd;                     /* the kernel instance, or -1 */
@@ -119,9 +144,18 @@ static struct {
 	struct uin_kwatch **buckets; /* by kwd */
 	size_t nbuckets;
 	long nlive;                 /* kernel watches in the table */
+	/* A fork child's inherited table, until rearm has used it. */
+	struct uin_kwatch **rearm_buckets;
+	size_t rearm_nbuckets;
+	long rearm_n;
+	unsigned epoch;             /* one more in each fork child */
 	struct uin_loop_job close_job;
-	atomic_long events, overflows, updates, stale_masks;
-} ks = {.fd = -1, .close_job = {.fn = ks_close_job}};
+	struct uin_loop_job rearm_job; /* fork child, async */
+	atomic_long events, overflows, updates, stale_masks, rearmed,
+		rearm_lost;
+} ks = {.fd = -1,
+	.close_job = {.fn = ks_close_job},
+	.rearm_job = {.fn = rearm_job_fn}};
 
 /* Set by attach, used by the update that follows in the same thread. */
 static __thread struct {
@@ -132,6 +166,13 @@ static __thread struct {
 } hint;
 
 /* The kwd table ------------------------------------------------------------ */
+
+/* kw's kernel wd in this process, or -1: a wd from before a fork is our
+ * parent's (no write to kw needed to forget it: see Fork). */
+static int kw_wd(const struct uin_kwatch *kw)
+{
+	return kw->epoch == ks.epoch ? kw->kwd : -1;
+}
 
 static size_t kwd_slot(int kwd, size_t n)
 {
@@ -175,6 +216,7 @@ static int kw_insert(struct uin_kwatch *kw)
 	if (!ks.nbuckets)
 		return -ENOMEM;
 	size_t j = kwd_slot(kw->kwd, ks.nbuckets);
+	kw->epoch = ks.epoch;
 	kw->hash_next = ks.buckets[j];
 	ks.buckets[j] = kw;
 	ks.nlive++;
@@ -199,21 +241,28 @@ static void kw_unhash(struct uin_kwatch *kw)
 
 static void ks_read(void *arg, uint32_t events);
 
+/* Give the loop the instance fd (starts the loop thread if needed). */
+static int ks_register_locked(int fd)
+{
+	struct uin_loop_reg *reg;
+	int err = uin_loop_add_fd(fd, EPOLLIN, UIN_LOOP_DRAIN, ks_read, NULL,
+				  &reg);
+	if (err)
+		return err;
+	ks.fd = fd;
+	ks.reg = reg;
+	return 0;
+}
+
 static int ks_open_locked(void)
 {
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct uin_loop_reg *reg;
-	int err = uin_loop_add_fd(fd, EPOLLIN, UIN_LOOP_DRAIN, ks_read, NULL,
-				  &reg);
-	if (err) {
+	int err = ks_register_locked(fd);
+	if (err)
 		close(fd);
-		return err;
-	}
-	ks.fd = fd;
-	ks.reg = reg;
-	return 0;
+	return err;
 }
 
 /* On the loop thread, once nothing is watched: close the instance. */
@@ -270,14 +319,41 @@ static void unlink_user(struct uin_kwatch *kw, struct uin_src_inode *si)
 /* kw has no user left: remove it from the kernel and free it. */
 static void kw_free(struct uin_kwatch *kw)
 {
-	if (kw->kwd >= 0) {
+	if (kw_wd(kw) >= 0) {
 		int kwd = kw->kwd;
 		kw_unhash(kw);
 		inotify_rm_watch(ks.fd, kwd);
 	}
 	if (hint.kw == kw)
 		hint.kw = NULL;
+	uin_free(kw->path);
 	uin_free(kw);
+}
+
+/*
+ * Remember where kw's inode is and what it is, for a fork child.  No path
+ * (no memory, an unlinked file, no /proc) only means that a fork child
+ * cannot re-make this watch.
+ */
+static void kw_identify(struct uin_kwatch *kw, const struct uin_resolved *r)
+{
+	kw->dev_major = r->stx.stx_dev_major;
+	kw->dev_minor = r->stx.stx_dev_minor;
+	kw->ino = r->stx.stx_ino;
+	char link[40], buf[PATH_MAX];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", r->fd);
+	ssize_t n = readlink(link, buf, sizeof buf);
+	if (n <= 0 || (size_t)n >= sizeof buf || buf[0] != '/')
+		return;
+	static const char deleted[] = " (deleted)";
+	size_t dl = sizeof deleted - 1;
+	if ((size_t)n > dl && !memcmp(buf + n - dl, deleted, dl))
+		return; /* or a name that ends so: not worth the doubt */
+	kw->path = uin_malloc((size_t)n + 1);
+	if (kw->path) {
+		memcpy(kw->path, buf, (size_t)n);
+		kw->path[n] = '\0';
+	}
 }
 
 /* Whether every engine watch on kw has IN_EXCL_UNLINK (true if none). */
@@ -314,9 +390,10 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 	if (!known)
 		want = IN_ALL_EVENTS;
 	bool want_excl = known && (r->in_flags & IN_EXCL_UNLINK);
+	rearm_locked(); /* a fork child's, if still pending */
 	struct uin_kwatch *kw = si->kw;
 
-	if (kw && kw->kwd < 0) {
+	if (kw && kw_wd(kw) < 0) {
 		/* The kernel dropped it (death, unmount) or we are a fork
 		 * child that left the parent's instance alone: start over. */
 		unlink_user(kw, si);
@@ -344,7 +421,9 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 			if (kw) {
 				kw->kwd = wd;
 				kw->kmask = want;
+				kw_identify(kw, r);
 				if (kw_insert(kw) < 0) {
+					uin_free(kw->path);
 					uin_free(kw);
 					kw = NULL;
 				}
@@ -365,7 +444,7 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 		int wd = kadd(r->fd, IN_MASK_ADD | want);
 		if (wd < 0)
 			return wd;
-		if (wd == kw->kwd)
+		if (wd == kw_wd(kw))
 			kw->kmask |= want;
 	}
 
@@ -375,7 +454,7 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 	bool excl = want_excl && users_all_excl(kw);
 	if (excl != kw->kexcl) {
 		int wd = kadd(r->fd, kernel_arg(kw->kmask, excl));
-		if (wd == kw->kwd)
+		if (wd == kw_wd(kw))
 			kw->kexcl = excl;
 	}
 
@@ -400,8 +479,9 @@ static int path_fd_for(struct uin_kwatch *kw)
 
 void uin_kernel_update(struct uin_src_inode *si)
 {
+	rearm_locked();
 	struct uin_kwatch *kw = si->kw;
-	if (!kw || kw->kwd < 0 || ks.fd < 0)
+	if (!kw || kw_wd(kw) < 0 || ks.fd < 0)
 		return;
 	uint32_t need = 0;
 	bool any = false;
@@ -414,7 +494,7 @@ void uin_kernel_update(struct uin_src_inode *si)
 		int fd = path_fd_for(kw);
 		if (fd >= 0) {
 			int wd = kadd(fd, kernel_arg(need, excl));
-			if (wd == kw->kwd) {
+			if (wd == kw_wd(kw)) {
 				kw->kmask = need;
 				kw->kexcl = excl;
 			}
@@ -433,6 +513,7 @@ void uin_kernel_detach(struct uin_src_inode *si)
 	struct uin_kwatch *kw = si->kw;
 	if (!kw)
 		return;
+	rearm_locked(); /* kw may be in the pending table */
 	unlink_user(kw, si);
 	if (!kw->users)
 		kw_free(kw);
@@ -574,7 +655,7 @@ static bool muted(const struct inotify_event *e)
 int uin_kernel_reads_kwd(const struct uin_src_inode *si)
 {
 	const struct uin_kwatch *kw = si ? si->kw : NULL;
-	if (!kw || kw->kwd < 0 ||
+	if (!kw || kw_wd(kw) < 0 ||
 	    !(kw->kmask & (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)))
 		return -1;
 	return kw->kwd;
@@ -678,32 +759,284 @@ static void ks_read(void *arg, uint32_t events)
 }
 
 /* Fork ------------------------------------------------------------------------
- * The kernel instance is shared with the parent after fork: reading it
- * would steal the parent's events, and changing its watches would change
- * the parent's.  So the child closes its copy and forgets every kernel
- * watch (the engine inodes keep their watches, which stay silent in the
- * child); the child's next inode_get opens a fresh instance, and adding a
- * path again re-creates its kernel watch there.
+ * (FORK above.)  child forgets the parent's instance and keeps the parent's
+ * table aside; rearm makes the watches again in the child's own instance.
+ * Neither writes to a kernel watch that it does not make again: every page
+ * the child writes is copied, and a fork that execs at once should cost
+ * little more than the kernel's inotify_add_watch calls.  So the child
+ * forgets its parent's wds by moving to a new epoch (kw_wd), not by
+ * clearing each.
  */
+/* Before a fork, under the sources lock: a rearm still pending from our own
+ * fork is done first, so that the child inherits one table. */
+void uin_kernel_atfork_prepare(void)
+{
+	rearm_locked();
+}
+
 void uin_kernel_atfork_child(void)
 {
 	if (ks.fd >= 0)
 		close(ks.fd);
 	ks.fd = -1;
 	ks.reg = NULL; /* the loop has forgotten it */
-	for (size_t i = 0; i < ks.nbuckets; i++) {
-		struct uin_kwatch *kw = ks.buckets[i], *next;
-		for (; kw; kw = next) {
-			next = kw->hash_next;
-			kw->hash_next = NULL;
-			kw->kwd = -1;
-		}
-	}
-	uin_free(ks.buckets);
+	ks.rearm_buckets = ks.buckets;
+	ks.rearm_nbuckets = ks.nbuckets;
+	ks.rearm_n = ks.nlive;
+	ks.epoch++;
 	ks.buckets = NULL;
 	ks.nbuckets = 0;
 	ks.nlive = 0;
 	hint.kw = NULL;
+	uin_kernel_unmute_reads();
+}
+
+struct kfdinfo {
+	int wd;
+	unsigned major, minor;
+	uint64_t ino;
+};
+
+static int kfdinfo_cmp(const void *a, const void *b)
+{
+	int x = ((const struct kfdinfo *)a)->wd;
+	int y = ((const struct kfdinfo *)b)->wd;
+	return (x > y) - (x < y);
+}
+
+/* The hex number after "key:" in line, or false. */
+static bool hex_field(const char *line, const char *key,
+		      unsigned long long *out)
+{
+	const char *p = strstr(line, key);
+	if (!p)
+		return false;
+	char *end;
+	*out = strtoull(p + strlen(key), &end, 16);
+	return end != p + strlen(key);
+}
+
+/*
+ * The inode behind every wd of our instance, from /proc/self/fdinfo, sorted
+ * by wd: lines "inotify wd:%x ino:%lx sdev:%x ...", sdev in the kernel's
+ * encoding (major << 20 | minor).  The count, or -1.
+ */
+static long read_kfdinfo(int ifd, long expect, struct kfdinfo **out)
+{
+	char name[48];
+	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", ifd);
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* About 130 bytes a watch; grown if that is short. */
+	size_t cap = 4096 + (size_t)expect * 160, len = 0;
+	char *text = uin_malloc(cap);
+	ssize_t r = 0;
+	while (text) {
+		if (len + 1 == cap) {
+			char *t = uin_realloc(text, cap * 2);
+			if (!t) {
+				uin_free(text);
+				text = NULL;
+				break;
+			}
+			text = t;
+			cap *= 2;
+		}
+		r = read(fd, text + len, cap - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	struct kfdinfo *v = text && r == 0
+				    ? uin_malloc(sizeof *v * (size_t)(expect + 1))
+				    : NULL;
+	if (!v) {
+		uin_free(text);
+		return -1;
+	}
+	text[len] = '\0';
+	long n = 0;
+	for (char *line = text, *nl; line && *line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		unsigned long long wd, ino, sdev;
+		if (strncmp(line, "inotify ", 8) || !hex_field(line, " wd:", &wd) ||
+		    !hex_field(line, " ino:", &ino) ||
+		    !hex_field(line, " sdev:", &sdev))
+			continue;
+		if (n == expect + 1)
+			break; /* more wds than we made: cannot be ours */
+		v[n++] = (struct kfdinfo){.wd = (int)wd,
+					  .major = (unsigned)(sdev >> 20),
+					  .minor = (unsigned)(sdev & 0xfffff),
+					  .ino = ino};
+	}
+	uin_free(text);
+	qsort(v, (size_t)n, sizeof *v, kfdinfo_cmp);
+	*out = v;
+	return n;
+}
+
+/* Whether wd is on kw's inode; without fdinfo, by kw's path. */
+static bool rearmed_right(const struct uin_kwatch *kw, int wd,
+			  const struct kfdinfo *v, long n)
+{
+	if (n < 0) {
+		struct statx stx;
+		return statx(AT_FDCWD, kw->path, AT_SYMLINK_NOFOLLOW,
+			     STATX_INO, &stx) == 0 &&
+		       stx.stx_ino == kw->ino &&
+		       stx.stx_dev_major == kw->dev_major &&
+		       stx.stx_dev_minor == kw->dev_minor;
+	}
+	struct kfdinfo key = {.wd = wd};
+	const struct kfdinfo *e =
+		bsearch(&key, v, (size_t)n, sizeof *v, kfdinfo_cmp);
+	return e && e->ino == kw->ino && e->major == kw->dev_major &&
+	       e->minor == kw->dev_minor;
+}
+
+/*
+ * UINOTIFY_FORK_REARM: "sync" re-makes the inherited watches before fork()
+ * returns in the child; "async" on the child's loop thread right after (a
+ * child that execs at once pays for a thread, not for the watches, but
+ * what happens before a watch is made again is not seen); "off" leaves
+ * them silent; "auto" (the default) is sync up to REARM_SYNC_MAX kernel
+ * watches, async above.
+ */
+#define REARM_SYNC_MAX 1000
+enum rearm_mode { REARM_AUTO, REARM_SYNC, REARM_ASYNC, REARM_OFF };
+
+static enum rearm_mode rearm_mode(void)
+{
+	const char *e = getenv("UINOTIFY_FORK_REARM");
+	if (!e || !*e)
+		return REARM_AUTO;
+	if (!strcmp(e, "sync"))
+		return REARM_SYNC;
+	if (!strcmp(e, "async"))
+		return REARM_ASYNC;
+	if (!strcmp(e, "off") || !strcmp(e, "0"))
+		return REARM_OFF;
+	return REARM_AUTO;
+}
+
+/* Under the sources lock: make the inherited watches, if any are left. */
+static void rearm_locked(void)
+{
+	struct uin_kwatch **old = ks.rearm_buckets;
+	size_t nold = ks.rearm_nbuckets;
+	long n = ks.rearm_n;
+	if (!old)
+		return;
+	ks.rearm_buckets = NULL;
+	ks.rearm_nbuckets = 0;
+	ks.rearm_n = 0;
+
+	/* The inherited watches, in one array (the hash chains are about to
+	 * be reused by the new table). */
+	struct rearm {
+		struct uin_kwatch *kw;
+		int wd;
+	} *all = n > 0 ? uin_malloc(sizeof *all * (size_t)n) : NULL;
+	long nall = 0, right = 0, lost = 0;
+	for (size_t b = 0; b < nold; b++) {
+		struct uin_kwatch *kw = old[b], *next;
+		for (; kw; kw = next) {
+			next = kw->hash_next;
+			if (all && nall < n)
+				all[nall++] = (struct rearm){kw, -1};
+			else
+				lost++; /* no memory: silent */
+		}
+	}
+	uin_free(old);
+	/* The instance is given to the loop (whose thread starts then) only
+	 * once the watches are made: while the child has one thread, the
+	 * copy-on-write faults of this pass need no TLB shootdown. */
+	int newfd = -1;
+	if (nall && ks.fd < 0)
+		newfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	int fd = ks.fd >= 0 ? ks.fd : newfd;
+	bool on = fd >= 0;
+
+	/* Every path first; IN_MASK_ADD, so that two paths that now reach
+	 * one inode do not narrow each other's mask. */
+	long added = 0;
+	for (long i = 0; on && i < nall; i++) {
+		struct uin_kwatch *kw = all[i].kw;
+		if (kw->path && !kw->deleted && !kw->unmounted)
+			all[i].wd = inotify_add_watch(
+				fd, kw->path,
+				IN_MASK_ADD | IN_DONT_FOLLOW |
+					kernel_arg(kw->kmask, kw->kexcl));
+		added += all[i].wd >= 0;
+	}
+	/* Then which inode each wd is on.  A watch on another inode is
+	 * taken back unless a watch that is right holds its wd. */
+	struct kfdinfo *v = NULL;
+	long nv = added ? read_kfdinfo(fd, added, &v) : 0;
+	if (newfd >= 0 && ks_register_locked(newfd) < 0) {
+		close(newfd); /* no loop: nothing can be made */
+		for (long i = 0; i < nall; i++)
+			all[i].wd = -1;
+	}
+	for (long i = 0; i < nall; i++) {
+		struct uin_kwatch *kw = all[i].kw;
+		if (all[i].wd >= 0 && rearmed_right(kw, all[i].wd, v, nv) &&
+		    !kw_find(all[i].wd)) {
+			int parents = kw->kwd;
+			kw->kwd = all[i].wd;
+			if (kw_insert(kw) == 0) {
+				right++;
+				all[i].kw = NULL;
+				continue;
+			}
+			kw->kwd = parents; /* still of the old epoch */
+		}
+		lost++;
+	}
+	for (long i = 0; i < nall; i++)
+		if (all[i].kw && all[i].wd >= 0 && !kw_find(all[i].wd))
+			inotify_rm_watch(ks.fd, all[i].wd);
+	uin_free(v);
+	uin_free(all);
+	if (ks.fd >= 0 && ks.nlive == 0)
+		uin_loop_post(&ks.close_job);
+	atomic_fetch_add(&ks.rearmed, right);
+	atomic_fetch_add(&ks.rearm_lost, lost);
+}
+
+static void rearm_job_fn(struct uin_loop_job *job)
+{
+	(void)job;
+	uin_sources_lock();
+	rearm_locked();
+	uin_sources_unlock();
+}
+
+void uin_kernel_atfork_rearm(void)
+{
+	uin_sources_lock();
+	enum rearm_mode mode = ks.rearm_buckets ? rearm_mode() : REARM_OFF;
+	if (mode == REARM_AUTO)
+		mode = ks.rearm_n <= REARM_SYNC_MAX ? REARM_SYNC : REARM_ASYNC;
+	if (mode == REARM_ASYNC && uin_loop_post(&ks.rearm_job) < 0)
+		mode = REARM_SYNC;
+	if (mode == REARM_SYNC) {
+		rearm_locked();
+	} else if (mode == REARM_OFF && ks.rearm_buckets) {
+		/* Forgotten by the epoch; nothing to write. */
+		atomic_fetch_add(&ks.rearm_lost, ks.rearm_n);
+		uin_free(ks.rearm_buckets);
+		ks.rearm_buckets = NULL;
+		ks.rearm_nbuckets = 0;
+		ks.rearm_n = 0;
+	}
+	uin_sources_unlock();
 }
 
 void uin_kernel_debug_inject(const struct inotify_event *e)
@@ -745,6 +1078,8 @@ void uin_kernel_get_stats(struct uin_kernel_stats *s)
 	s->overflows = atomic_load(&ks.overflows);
 	s->updates = atomic_load(&ks.updates);
 	s->stale_masks = atomic_load(&ks.stale_masks);
+	s->rearmed = atomic_load(&ks.rearmed);
+	s->rearm_lost = atomic_load(&ks.rearm_lost);
 }
 
 /* The ops table ------------------------------------------------------------- */

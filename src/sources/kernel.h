@@ -51,8 +51,12 @@ int uin_kernel_reads_kwd(const struct uin_src_inode *si);
 void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name);
 void uin_kernel_unmute_reads(void);
 
+/* Before fork, under the sources lock: see kernel.c. */
+void uin_kernel_atfork_prepare(void);
 /* In a fork child, with the sources lock re-initialised: see kernel.c. */
 void uin_kernel_atfork_child(void);
+/* Then, with no lock held: the child's own kernel watches (kernel.c). */
+void uin_kernel_atfork_rearm(void);
 
 struct uin_kernel_stats {
 	int fd;               /* the kernel instance, or -1 */
@@ -61,6 +65,8 @@ struct uin_kernel_stats {
 	long overflows;       /* kernel IN_Q_OVERFLOW seen */
 	long updates;         /* inotify_add_watch calls made */
 	long stale_masks;     /* needed changes that found no path to use */
+	long rearmed;         /* kernel watches re-made in a fork child */
+	long rearm_lost;      /* ... that could not be: not at their path */
 };
 void uin_kernel_get_stats(struct uin_kernel_stats *s);
 

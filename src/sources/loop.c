@@ -45,7 +45,10 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static struct {
 	int epfd;                       /* [loop_mu] -1 when no thread */
 	int evfd;                       /* [loop_mu] wake-up eventfd */
-	bool running;                   /* [loop_mu] a thread owns epfd */
+	bool running;                   /* [loop_mu] a thread owns epfd (or
+					   will: thread_pending) */
+	atomic_bool thread_pending;     /* fork child: epfd made, thread not
+					   started yet (uin_loop_fork_child_start) */
 	unsigned nregs;                 /* [loop_mu] */
 	struct uin_loop_reg *regs;      /* [loop_mu] live */
 	struct uin_loop_reg *zombies;   /* [loop_mu] dead, not yet freed */
@@ -67,6 +70,18 @@ static __thread bool tls_enter_took;
 /* API threads waiting for dispatch_mu: the loop thread lets them in
  * between two batches instead of taking the lock straight back. */
 static atomic_uint api_waiters;
+
+/*
+ * A thread created inside a fork handler starts before fork() has
+ * returned: with the drop-in library, whose fork() interposer starts it
+ * just after instead, and under the sanitizers, whose fork interceptors
+ * hold their allocator's locks until fork() returns (a thread starting
+ * then blocks on them for good), the child's sources register during the
+ * handler and its thread starts later: in the interposer, or at the
+ * child's next use of the loop (drain, registration, post).
+ */
+static atomic_bool defer_fork_start = UIN_SANITIZED;
+static bool in_fork_child; /* the child's handlers are running */
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
@@ -176,12 +191,37 @@ static void *loop_main(void *unused)
 	}
 }
 
+/* Start the thread that owns L.epfd.  Under loop_mu. */
+static int start_thread_locked(void)
+{
+	/* The thread must never run an application's signal handler. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int err = pthread_create(&t, &attr, loop_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return -err;
+	pthread_setname_np(t, "uinotify-loop");
+	atomic_store(&L.thread_pending, false);
+	return 0;
+}
+
 /* Create the epoll fd and the thread if there are none.  Under loop_mu. */
 static int ensure_running_locked(void)
 {
 	pthread_once(&fork_once, register_atfork);
-	if (L.running)
+	if (L.running) {
+		if (atomic_load(&L.thread_pending) &&
+		    !(in_fork_child && atomic_load(&defer_fork_start)))
+			return start_thread_locked();
 		return 0;
+	}
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
 		return -errno;
@@ -198,28 +238,35 @@ static int ensure_running_locked(void)
 		close(ep);
 		return err;
 	}
-
-	/* The thread must never run an application's signal handler. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_t t;
-	int err = pthread_create(&t, &attr, loop_main, NULL);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err) {
-		close(ev);
-		close(ep);
-		return -err;
+	if (in_fork_child && atomic_load(&defer_fork_start)) {
+		atomic_store(&L.thread_pending, true);
+	} else {
+		int err = start_thread_locked();
+		if (err) {
+			close(ev);
+			close(ep);
+			return err;
+		}
 	}
-	pthread_setname_np(t, "uinotify-loop");
 	L.epfd = ep;
 	L.evfd = ev;
 	L.running = true;
 	return 0;
+}
+
+void uin_loop_defer_fork_start(void)
+{
+	atomic_store(&defer_fork_start, true);
+}
+
+int uin_loop_fork_child_start(void)
+{
+	if (!atomic_load(&L.thread_pending))
+		return 0;
+	pthread_mutex_lock(&loop_mu);
+	int err = ensure_running_locked();
+	pthread_mutex_unlock(&loop_mu);
+	return err;
 }
 
 static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
@@ -387,6 +434,8 @@ static void dispatch_unlock(void)
 
 void uin_loop_drain(void)
 {
+	if (atomic_load_explicit(&L.thread_pending, memory_order_relaxed))
+		uin_loop_fork_child_start();
 	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 ||
 	    tls_dispatching)
 		return;
@@ -463,8 +512,15 @@ static bool fork_took_dispatch;
 static void atfork_prepare(void)
 {
 	fork_took_dispatch = !tls_dispatching;
-	if (fork_took_dispatch)
+	if (fork_took_dispatch) {
 		pthread_mutex_lock(&dispatch_mu);
+		/* What the kernel queued before the fork goes into the
+		 * queues the child copies (its own kernel watches start
+		 * from the fork). */
+		tls_dispatching = true;
+		run_drains_locked();
+		tls_dispatching = false;
+	}
 	pthread_mutex_lock(&loop_mu);
 	fork_nhooks = L.nhooks;
 	pthread_mutex_unlock(&loop_mu);
@@ -494,6 +550,7 @@ static void atfork_child(void)
 		close(L.evfd);
 	L.epfd = L.evfd = -1;
 	L.running = false;
+	atomic_store(&L.thread_pending, false);
 	/* The registrations' fds belong to the sources, whose child hooks
 	 * below forget or replace them. */
 	while (L.regs) {
@@ -514,6 +571,12 @@ static void atfork_child(void)
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->child)
 			L.hooks[i]->child();
-	if (fork_took_dispatch)
-		pthread_mutex_init(&dispatch_mu, NULL);
+	if (!fork_took_dispatch)
+		return; /* a copy of a callback: it must exec or _exit */
+	pthread_mutex_init(&dispatch_mu, NULL);
+	in_fork_child = true;
+	for (unsigned i = 0; i < fork_nhooks; i++)
+		if (L.hooks[i]->rearm)
+			L.hooks[i]->rearm();
+	in_fork_child = false;
 }

@@ -18,11 +18,14 @@
  *
  * FORK.  pthread_atfork handlers take the dispatch lock, the sources lock
  * and the loop mutex before fork(), so the loop thread is never inside a
- * callback (holding an engine lock) at the moment of the fork.  In the
- * child there is no loop thread; the child forgets every registration
- * (the fds belong to the parent's sources: see each source's fork hook)
- * and starts its own loop lazily when it next registers something.  The
- * child never touches the parent's epoll fd, so the parent is unaffected.
+ * callback (holding an engine lock) at the moment of the fork; before
+ * that, prepare delivers what the UIN_LOOP_DRAIN fds hold, so that the
+ * child's copy of every queue has every event that happened before the
+ * fork.  In the child there is no loop thread; the child forgets every
+ * registration (the fds belong to the parent's sources: see each source's
+ * fork hooks), then each source re-arms what it observed, which starts
+ * the child's own loop.  The child never touches the parent's epoll fd,
+ * so the parent is unaffected.
  * A handler that forks (on the loop thread) does not deadlock; its child is
  * a copy of a thread inside a handler and must exec or _exit.
  *
@@ -124,15 +127,46 @@ void uin_loop_run_drains(void);
 /*
  * Fork hooks of a source, run by the loop's pthread_atfork handlers in a
  * fixed order (see FORK above).  prepare runs after the dispatch lock is
- * taken; child runs in the child after the loop has been reset.  At most a
- * few sources register; registration is permanent.
+ * taken and what the UIN_LOOP_DRAIN sources held has been delivered; child
+ * runs in the child after the loop has been reset, to put the source's
+ * locks and fds right; rearm runs in the child once every lock is free
+ * again (none is held), to make the watches inherited from the parent
+ * report in the child (it may register fds and timers, which starts the
+ * child's loop thread).  rearm does not run in the child of a fork made
+ * inside a callback: that child must exec or _exit.  At most a few sources
+ * register; registration is permanent.
  */
 struct uin_loop_fork_hooks {
 	void (*prepare)(void);
 	void (*parent)(void);
 	void (*child)(void);
+	void (*rearm)(void);
 };
 int uin_loop_register_fork_hooks(const struct uin_loop_fork_hooks *hooks);
+
+/*
+ * In a fork child, the loop thread is started after the fork handlers when
+ * the drop-in library asked for it (uin_loop_defer_fork_start, at load;
+ * its fork() interposer then calls uin_loop_fork_child_start once fork()
+ * has returned) and under the sanitizers; otherwise inside the handler.
+ * The child's next uin_loop_drain (every read) starts it too.
+ */
+void uin_loop_defer_fork_start(void);
+int uin_loop_fork_child_start(void);
+
+/* Built with ASan or TSan, whose fork interception leaves a thread started
+ * by fork()'s caller before it returns stuck on an allocator lock: the
+ * child's thread then starts at its next read (uin_loop_drain) only. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UIN_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define UIN_SANITIZED 1
+#endif
+#endif
+#ifndef UIN_SANITIZED
+#define UIN_SANITIZED 0
+#endif
 
 /* For tests: whether the loop thread exists right now. */
 bool uin_loop_running(void);

@@ -364,6 +364,7 @@ void uin_sources_unlock(void)
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&sources_mu);
+	uin_kernel_atfork_prepare();
 }
 static void fork_parent(void)
 {
@@ -375,8 +376,13 @@ static void fork_child(void)
 	uin_kernel_atfork_child();
 	uin_scan_atfork_child();
 }
+static void fork_rearm(void)
+{
+	uin_kernel_atfork_rearm();
+	uin_scan_atfork_rearm();
+}
 static const struct uin_loop_fork_hooks fork_hooks = {
-	fork_prepare, fork_parent, fork_child};
+	fork_prepare, fork_parent, fork_child, fork_rearm};
 static void register_fork_hooks(void)
 {
 	uin_loop_register_fork_hooks(&fork_hooks);

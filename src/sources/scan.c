@@ -498,7 +498,7 @@ static struct uin_scan_watch *idtab_find(const struct uin_mount *m,
 	for (struct uin_scan_watch *w =
 		     S.idtab[id_slot(m, ino, S.idcap)];
 	     w; w = w->id_next) {
-		if (w->mount != m || w->key.ino != ino || w->orphan ||
+		if (w->mount != m || w->key.ino != ino ||
 		    atomic_load(&w->dead) || w->fd < 0)
 			continue;
 		uint32_t wb = w->key.btime_ns
@@ -630,7 +630,7 @@ static void locate(struct uin_scan_watch *c)
 			     : NULL;
 	     p; p = p->id_next) {
 		if (p == c || p->mount != c->mount || !p->is_dir ||
-		    p->key.ino != da.ino || p->orphan || p->fd < 0 ||
+		    p->key.ino != da.ino || p->fd < 0 ||
 		    atomic_load(&p->dead))
 			continue;
 		if (!p->ix.cap && uin_scan_index_build(&p->ix, &p->snap))
@@ -1099,14 +1099,6 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 	pthread_once(&params_once, params_init);
 	uin_sources_lock();
 	struct uin_scan_watch *old = si->sw;
-	if (old && old->orphan) {
-		/* Inherited through fork: start over in this process. */
-		old->si = NULL;
-		atomic_store(&old->dead, true);
-		si->sw = NULL;
-		uin_loop_post(&S.reap_job);
-		old = NULL;
-	}
 	uin_sources_unlock();
 	if (old) {
 		if (mode == UIN_SCAN_TICK && old->mode == UIN_SCAN_SHADOW) {
@@ -1921,7 +1913,7 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 	long steps = 0;
 	while (d && quota > 0 && steps++ <= S.nall + 1) {
 		bool ok = d->is_dir && d->mode == UIN_SCAN_TICK &&
-			  d->watched_d && !d->orphan && !d->gone &&
+			  d->watched_d && !d->gone &&
 			  d->fd >= 0 && !atomic_load(&d->dead) &&
 			  wants_attrs(d);
 		if (ok) {
@@ -1967,7 +1959,7 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 
 static bool tickable(const struct uin_scan_watch *sw)
 {
-	if (sw->orphan || atomic_load(&sw->dead) || !sw->watched_d ||
+	if (atomic_load(&sw->dead) || !sw->watched_d ||
 	    sw->fd < 0)
 		return false;
 	return sw->mode == UIN_SCAN_TICK || sw->recover ||
@@ -2366,7 +2358,7 @@ static void kill_dead_child(struct uin_scan_watch *d, const char *name)
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name)
 {
-	if (sw->orphan || atomic_load(&sw->dead))
+	if (atomic_load(&sw->dead))
 		return false;
 	uint8_t k = uin_scan_kind_of(mask);
 	if (!k)
@@ -2421,7 +2413,7 @@ void uin_scan_recover(struct uin_mount *m)
 {
 	bool any = false;
 	for (struct uin_scan_watch *sw = S.all_head; sw; sw = sw->all_next)
-		if (sw->mount == m && !atomic_load(&sw->dead) && !sw->orphan) {
+		if (sw->mount == m && !atomic_load(&sw->dead)) {
 			sw->recover = true;
 			any = true;
 		}
@@ -2430,25 +2422,36 @@ void uin_scan_recover(struct uin_mount *m)
 }
 
 /* Fork ------------------------------------------------------------------------------
- * A child keeps its parent's watches silent, as the kernel source does:
- * its descriptors are closed, its timer is gone with the loop; adding a
- * path again builds a fresh watch (attach, orphan).
+ * A child goes on scanning where its parent was: it has a copy of every
+ * snapshot and the same O_PATH descriptors (fork shares them; they close
+ * on exec), so a watch needs nothing but a timer in the child's loop.  A
+ * tick that the fork cut between its two halves (tick and attr_job) is
+ * finished in the child; the parent finishes its own.
  */
 void uin_scan_atfork_child(void)
 {
-	S.timer = NULL;
-	S.in_tick = false;
+	S.timer = NULL; /* the loop closed the child's copy */
 	pthread_mutex_init(&S.wait_mu, NULL);
 	pthread_cond_init(&S.wait_cv, NULL);
-	for (struct uin_scan_watch *sw = S.all_head; sw; sw = sw->all_next) {
-		sw->orphan = true;
-		if (sw->fd >= 0)
-			close(sw->fd);
-		if (sw->anchor_fd >= 0)
-			close(sw->anchor_fd);
-		sw->fd = sw->anchor_fd = -1;
+}
+
+void uin_scan_atfork_rearm(void)
+{
+	uin_loop_dispatch_enter();
+	bool any = false;
+	for (struct uin_scan_watch *sw = S.all_head; sw && !any;
+	     sw = sw->all_next)
+		any = !atomic_load(&sw->dead);
+	if (S.in_tick) {
+		arm((uint64_t)P(UIN_SCAN_INTERVAL_MS) * 1000000u);
+		if (uin_loop_post(&TK.attr_job) < 0)
+			tick_finish();
+	} else if (any) {
+		arm((uint64_t)P(UIN_SCAN_INTERVAL_MS) * 1000000u);
+	} else if (S.all_head) {
+		uin_loop_post(&S.reap_job);
 	}
-	atomic_store(&st.fds, 0);
+	uin_loop_dispatch_exit();
 }
 
 /* Statistics ----------------------------------------------------------------------- */

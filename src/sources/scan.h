@@ -50,6 +50,8 @@ void uin_scan_update(struct uin_src_inode *si);
 void uin_scan_detach(struct uin_src_inode *si);
 /* In a fork child, with the sources lock re-initialised. */
 void uin_scan_atfork_child(void);
+/* Then, with no lock held: the child's scanning resumes (scan.c). */
+void uin_scan_atfork_rearm(void);
 
 /*
  * The kernel source read an event about the object sw watches (name:

@@ -210,7 +210,6 @@ struct uin_scan_watch {
 	struct uin_scan_watch *all_next, *all_prev; /* every watch */
 	struct uin_scan_watch *id_next;             /* identity table */
 	bool in_table;             /* on the list and in the table */
-	bool orphan;               /* inherited by a fork child: silent */
 	uint32_t need_d;           /* need/watched copied for this tick */
 	bool watched_d;
 
