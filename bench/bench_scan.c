@@ -408,7 +408,7 @@ static void bench_tree(const char *base, int ndirs, bool quick)
 
 	/* default settings from here on */
 	uinotify_set_scan_interval(UIN_SCAN_DEFAULT_INTERVAL_MS);
-	uin_scan_set_param(UIN_SCAN_COLD_MS, 2000);
+	uin_scan_set_param(UIN_SCAN_COLD_MS, UIN_SCAN_DEFAULT_COLD_MS);
 	uin_scan_wait_ticks(25, 60000); /* the new files are no longer hot */
 	double idle = idle_cpu(quick ? 1500 : 3000);
 	struct uin_scan_stats st;
@@ -533,7 +533,7 @@ static void bench_bindfs(const char *base, int ndirs, bool quick)
 	       "directory)\n",
 	       ndirs * 100);
 	uinotify_set_scan_interval(UIN_SCAN_DEFAULT_INTERVAL_MS);
-	uin_scan_set_param(UIN_SCAN_COLD_MS, 2000);
+	uin_scan_set_param(UIN_SCAN_COLD_MS, UIN_SCAN_DEFAULT_COLD_MS);
 	int fd = watch_tree(mnt, ndirs, UINOTIFY_SOURCE_AUTO,
 			    IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB |
 				    IN_MOVE | IN_CLOSE_WRITE);

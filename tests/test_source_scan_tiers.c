@@ -120,6 +120,80 @@ TEST(hot_and_cold)
 	scan_finish();
 }
 
+/*
+ * Behind FUSE the cold rotation's statx run on stat threads
+ * (UIN_SCAN_STAT_THREADS): every file changed behind the mount is found,
+ * each once, and the workers were used; with 1 the loop thread is alone
+ * and finds them too.  Parameter bounds.
+ */
+static void cold_behind_bindfs(int threads)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	uin_scan_set_param(UIN_SCAN_CLOSE_WRITE_MS, 0);
+	uin_scan_set_param(UIN_SCAN_HOT_MS, 0);
+	CHECK_EQ(uin_scan_set_param(UIN_SCAN_STAT_THREADS, threads), 4);
+	uin_scan_set_param(UIN_SCAN_COLD_MS, 300);
+	char s[600], m[600];
+	int fd = scan_instance(UINOTIFY_SOURCE_SCAN);
+	for (int d = 0; d < 4; d++) {
+		snprintf(s, sizeof s, "%s/d%d", src, d);
+		CHECK_OK(mkdir(s, 0755));
+		for (int i = 0; i < 50; i++) {
+			snprintf(s, sizeof s, "%s/d%d/f%02d", src, d, i);
+			write_text(s, NULL, O_CREAT);
+		}
+		snprintf(m, sizeof m, "%s/d%d", mnt, d);
+		CHECK_EQ(uinotify_add_watch(fd, m, IN_MODIFY), d + 1);
+	}
+	CHECK_OK(uin_scan_wait_sweeps(2, 10000));
+	/* every 7th file of each directory, behind the mount */
+	int want = 0;
+	for (int d = 0; d < 4; d++)
+		for (int i = 0; i < 50; i += 7, want++) {
+			snprintf(s, sizeof s, "%s/d%d/f%02d", src, d, i);
+			write_text(s, "x", O_APPEND);
+		}
+	struct evs l = {0};
+	read_until(fd, &l, 0, (size_t)want, 10000);
+	CHECK_OK(uin_scan_wait_sweeps(2, 10000));
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, (size_t)want);
+	for (int d = 0; d < 4; d++)
+		for (int i = 0; i < 50; i += 7) {
+			snprintf(s, sizeof s, "f%02d", i);
+			CHECK(evs_find(&l, 0, d + 1, IN_MODIFY, s) >= 0);
+		}
+	struct uin_scan_stats st;
+	uin_scan_get_stats(&st);
+	CHECK_EQ(st.stat_threads, threads > 1 ? threads - 1 : 0);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}
+
+TEST(cold_rotation_stat_threads_bindfs)
+{
+	cold_behind_bindfs(4);
+}
+
+TEST(cold_rotation_one_thread_bindfs)
+{
+	cold_behind_bindfs(1);
+}
+
+TEST(stat_threads_param)
+{
+	CHECK_EQ(uin_scan_get_param(UIN_SCAN_STAT_THREADS), 4);
+	CHECK_EQ(uin_scan_set_param(UIN_SCAN_STAT_THREADS,
+				    UIN_SCAN_MAX_STAT_THREADS + 1),
+		 -EINVAL);
+	CHECK_EQ(uin_scan_set_param(UIN_SCAN_STAT_THREADS, 0), 4);
+	CHECK_EQ(uin_scan_get_param(UIN_SCAN_STAT_THREADS), 0);
+}
+
 /* A tick longer than the interval: the next waits twice as long. */
 TEST(overrun_backs_off)
 {

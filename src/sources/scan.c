@@ -107,11 +107,12 @@ static pthread_once_t params_once = PTHREAD_ONCE_INIT;
 
 static const long param_default[UIN_SCAN_NPARAMS] = {
 	[UIN_SCAN_INTERVAL_MS] = UIN_SCAN_DEFAULT_INTERVAL_MS,
-	[UIN_SCAN_COLD_MS] = 2000,
+	[UIN_SCAN_COLD_MS] = UIN_SCAN_DEFAULT_COLD_MS,
 	[UIN_SCAN_CLOSE_WRITE_MS] = 500,
 	[UIN_SCAN_HOT_MS] = 2000,
-	[UIN_SCAN_BUDGET_PPM] = 30000, /* 3 % of a core for the rotation */
+	[UIN_SCAN_BUDGET_PPM] = 40000, /* 4 % of a core for the rotation */
 	[UIN_SCAN_FORCE_SYNC] = 2,
+	[UIN_SCAN_STAT_THREADS] = 4,
 };
 
 static long env_long(const char *name, long def, long lo, long hi)
@@ -145,6 +146,10 @@ static void params_init(void)
 	atomic_store(&params[UIN_SCAN_FORCE_SYNC],
 		     env_long("UINOTIFY_SCAN_FORCE_SYNC",
 			      param_default[UIN_SCAN_FORCE_SYNC], 0, 2));
+	atomic_store(&params[UIN_SCAN_STAT_THREADS],
+		     env_long("UINOTIFY_SCAN_STAT_THREADS",
+			      param_default[UIN_SCAN_STAT_THREADS], 0,
+			      UIN_SCAN_MAX_STAT_THREADS));
 }
 
 static long P(enum uin_scan_param p)
@@ -164,7 +169,8 @@ long uin_scan_set_param(enum uin_scan_param p, long value)
 	     value > UIN_SCAN_MAX_INTERVAL_MS))
 		return -EINVAL;
 	if ((p == UIN_SCAN_FORCE_SYNC && value > 2) ||
-	    (p == UIN_SCAN_LIST_ALWAYS && value > 1))
+	    (p == UIN_SCAN_LIST_ALWAYS && value > 1) ||
+	    (p == UIN_SCAN_STAT_THREADS && value > UIN_SCAN_MAX_STAT_THREADS))
 		return -EINVAL;
 	pthread_once(&params_once, params_init);
 	return atomic_exchange(&params[p], value);
@@ -275,7 +281,7 @@ static bool elapsed(uint32_t since, uint32_t now, long ms)
  * symlink nor triggering automounts.  force: bypass the attribute cache
  * (FUSE's attribute timeout, NFS's actimeo); see docs/scanner.md.
  */
-static int sx(int fd, const char *name, bool force, struct scan_attrs *a)
+int uin_scan_sx(int fd, const char *name, bool force, struct scan_attrs *a)
 {
 	int flags = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT;
 	if (!name) {
@@ -620,7 +626,7 @@ static void locate(struct uin_scan_watch *c)
 	int dfd = open_path(AT_FDCWD, dirpath, true);
 	if (dfd < 0)
 		return;
-	if (sx(dfd, NULL, false, &da) < 0) {
+	if (uin_scan_sx(dfd, NULL, false, &da) < 0) {
 		close_fd(&dfd);
 		return;
 	}
@@ -900,11 +906,11 @@ static int read_and_compare(struct uin_scan_watch *d, struct changes *ch)
 				replaces = ch_rm(ch, d, oe, name);
 		}
 		struct scan_attrs a;
-		int e = sx(d->fd, name, force_self(d), &a);
+		int e = uin_scan_sx(d->fd, name, force_self(d), &a);
 		if (e < 0 && e != -ENOENT && e != -ENOTDIR) {
 			/* FUSE makes a node whose type changed bad (EIO) and
 			 * looks the name up afresh on the next call. */
-			e = sx(d->fd, name, force_self(d), &a);
+			e = uin_scan_sx(d->fd, name, force_self(d), &a);
 		}
 		if (e == -ENOENT || e == -ENOTDIR)
 			continue; /* gone again already: never seen */
@@ -1126,7 +1132,7 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 	static uint32_t slots;
 	sw->anchor_slot = slots++;
 	atomic_init(&sw->dead, false);
-	int err = sx(sw->fd, NULL, force_self(sw), &sw->own);
+	int err = uin_scan_sx(sw->fd, NULL, force_self(sw), &sw->own);
 	if (err) {
 		close_fd(&sw->fd);
 		uin_free(sw);
@@ -1277,7 +1283,7 @@ static bool sw_dead(struct uin_scan_watch *c, struct scan_attrs *now)
 {
 	if (c->fd < 0)
 		return true;
-	return stale(c, sx(c->fd, NULL, force_self(c), now), now);
+	return stale(c, uin_scan_sx(c->fd, NULL, force_self(c), now), now);
 }
 
 /* A new descriptor for c from its (new) name in dirfd; verifies it. */
@@ -1287,7 +1293,7 @@ static bool reopen_at(struct uin_scan_watch *c, int dirfd, const char *name)
 	if (fd < 0)
 		return false;
 	struct scan_attrs a;
-	if (sx(fd, NULL, force_self(c), &a) < 0 ||
+	if (uin_scan_sx(fd, NULL, force_self(c), &a) < 0 ||
 	    (c->mount->ino_stable && a.ino != c->key.ino) ||
 	    !same_type(a.mode, c->key.type)) {
 		close_fd(&fd);
@@ -1404,7 +1410,7 @@ static void report_moved_sw(struct uin_scan_watch *c, struct add_rec *a)
 	emit_s(c, cin, IN_MOVE_SELF);
 	put_inode(cin);
 	const char *name = snap_name(&a->dir->snap, a->idx);
-	if (c->gone || (c->fd >= 0 && sx(c->fd, NULL, false, &c->cur) < 0))
+	if (c->gone || (c->fd >= 0 && uin_scan_sx(c->fd, NULL, false, &c->cur) < 0))
 		reopen_at(c, a->dir->fd, name);
 	/* The rename's ctime is no ATTRIB. */
 	c->own = a->a;
@@ -1775,7 +1781,7 @@ static void check_hot(struct tick_ctx *t, struct uin_scan_watch *d)
 		struct scan_ent *e = &d->snap.ents[h.idx];
 		e->flags &= ~ENT_CHECK;
 		struct scan_attrs a;
-		int err = sx(d->fd, snap_name(&d->snap, h.idx), force, &a);
+		int err = uin_scan_sx(d->fd, snap_name(&d->snap, h.idx), force, &a);
 		if (err) {
 			d->reread = true; /* gone: the next read says how */
 			d->hot[nh++] = h;
@@ -1805,7 +1811,7 @@ static void check_hot(struct tick_ctx *t, struct uin_scan_watch *d)
 			if (e->flags & ENT_SW)
 				continue;
 			struct scan_attrs a;
-			if (sx(d->fd, snap_name(&d->snap, i), force, &a)) {
+			if (uin_scan_sx(d->fd, snap_name(&d->snap, i), force, &a)) {
 				d->reread = true;
 				continue;
 			}
@@ -1821,7 +1827,7 @@ static void check_hot(struct tick_ctx *t, struct uin_scan_watch *d)
 		struct scan_attrs a;
 		if (c->cur_ok) {
 			a = c->cur;
-		} else if (sx(d->fd, snap_name(&d->snap, c->pidx),
+		} else if (uin_scan_sx(d->fd, snap_name(&d->snap, c->pidx),
 			      force_self(c), &a)) {
 			d->reread = true;
 			continue;
@@ -1845,7 +1851,7 @@ static bool anchor_moved(struct uin_scan_watch *sw)
 	if (sw->anchor_fd < 0 || !sw->pname)
 		return false;
 	struct scan_attrs a;
-	int err = sx(sw->anchor_fd, sw->pname, force_self(sw), &a);
+	int err = uin_scan_sx(sw->anchor_fd, sw->pname, force_self(sw), &a);
 	bool here = err == 0 && same_type(a.mode, sw->key.type) &&
 		    (!sw->mount->ino_stable || a.ino == sw->key.ino);
 	if (here || (err && err != -ENOENT && err != -ENOTDIR))
@@ -1906,8 +1912,62 @@ static void check_self(struct tick_ctx *t, struct uin_scan_watch *sw)
  * entries that were not checked as hot or as watched children; every
  * entry of every directory within the cold period.
  */
+/*
+ * The cold rotation's share of d on a shared mount, with statx in parallel
+ * (scan_pool.c): the requests first, then the comparisons in order, as the
+ * one-thread loop in cold_rotation makes them.  False if there was no
+ * memory for the batch (nothing done: the caller goes on by itself).
+ */
+static bool cold_dir_parallel(struct tick_ctx *t, struct uin_scan_watch *d,
+			      long *quota, bool force, unsigned threads)
+{
+	static struct uin_scan_stat_req *req; /* [D] reused */
+	static uint32_t *idx;
+	static size_t cap;
+	size_t want = d->snap.n - d->cold_idx;
+	if (want > (size_t)*quota)
+		want = (size_t)*quota;
+	if (want > cap) {
+		struct uin_scan_stat_req *r =
+			uin_realloc(req, want * sizeof *req);
+		if (!r)
+			return false;
+		req = r;
+		uint32_t *x = uin_realloc(idx, want * sizeof *idx);
+		if (!x)
+			return false;
+		idx = x;
+		cap = want;
+	}
+	size_t n = 0;
+	while (d->cold_idx < d->snap.n && *quota > 0) {
+		uint32_t i = d->cold_idx++;
+		if (d->snap.ents[i].flags & (ENT_HOT | ENT_SW))
+			continue;
+		(*quota)--;
+		t->checks++;
+		req[n] = (struct uin_scan_stat_req){
+			.dirfd = d->fd,
+			.name = snap_name(&d->snap, i),
+			.force = force,
+		};
+		idx[n++] = i;
+	}
+	uin_scan_stat_batch(req, n, threads);
+	for (size_t k = 0; k < n; k++) {
+		if (req[k].err) {
+			d->reread = true;
+			continue;
+		}
+		if (check_entry(t, d, idx[k], NULL, &req[k].a, d->attrs_stale))
+			hot_add(d, idx[k], t->now);
+	}
+	return true;
+}
+
 static void cold_rotation(struct tick_ctx *t, long quota)
 {
+	unsigned threads = (unsigned)P(UIN_SCAN_STAT_THREADS);
 	struct uin_scan_watch *d = S.cold_sw ? S.cold_sw : S.all_head;
 	bool wrapped = false;
 	long steps = 0;
@@ -1918,7 +1978,10 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 			  wants_attrs(d);
 		if (ok) {
 			bool force = force_ents(d);
-			while (d->cold_idx < d->snap.n && quota > 0) {
+			bool par = threads > 1 && d->mount->shared &&
+				   cold_dir_parallel(t, d, &quota, force,
+						     threads);
+			while (!par && d->cold_idx < d->snap.n && quota > 0) {
 				uint32_t i = d->cold_idx++;
 				struct scan_ent *e = &d->snap.ents[i];
 				if (e->flags & (ENT_HOT | ENT_SW))
@@ -1926,7 +1989,7 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 				quota--;
 				t->checks++;
 				struct scan_attrs a;
-				if (sx(d->fd, snap_name(&d->snap, i), force,
+				if (uin_scan_sx(d->fd, snap_name(&d->snap, i), force,
 				       &a)) {
 					d->reread = true;
 					continue;
@@ -1972,7 +2035,7 @@ static void look_at(struct uin_scan_watch *sw, struct changes *ch,
 {
 	sw->cur_ok = false;
 	struct scan_attrs a;
-	int err = sx(sw->fd, NULL, force_self(sw), &a);
+	int err = uin_scan_sx(sw->fd, NULL, force_self(sw), &a);
 	if (stale(sw, err, &a)) {
 		sw->gone = true;
 		sw->gone_ticks++;
@@ -2016,7 +2079,7 @@ static void look_at(struct uin_scan_watch *sw, struct changes *ch,
 	 * half of a rename whose other half the next read finds. */
 	struct scan_attrs post;
 	if (!err && !silent && (ch->nrm > nrm0 || ch->nadd > nadd0) &&
-	    sx(sw->fd, NULL, force_self(sw), &post) == 0 &&
+	    uin_scan_sx(sw->fd, NULL, force_self(sw), &post) == 0 &&
 	    (post.mtime_ns != a.mtime_ns || post.ctime_ns != a.ctime_ns)) {
 		sw->last_read_torn = true;
 		for (size_t i = nrm0; i < ch->nrm; i++)
@@ -2251,10 +2314,13 @@ static void tick_finish(void)
 		if (sw->is_dir && sw->mode == UIN_SCAN_TICK)
 			sw->attrs_unchecked = !wants_attrs(sw);
 	}
-	uint64_t cpu_cold = cpu_ns();
+	uint64_t cpu_cold = cpu_ns(), pool_cold = uin_scan_pool_cpu_ns();
 	cold_rotation(t, cold_quota(TK.interval));
 	if (t->checks > 0) {
-		double per = (double)(cpu_ns() - cpu_cold) / (double)t->checks;
+		/* The stat workers' CPU counts against the budget too. */
+		double per = (double)(cpu_ns() - cpu_cold +
+				      uin_scan_pool_cpu_ns() - pool_cold) /
+			     (double)t->checks;
 		S.cpu_ns_per_check = 0.8 * S.cpu_ns_per_check + 0.2 * per;
 		if (S.cpu_ns_per_check < 100)
 			S.cpu_ns_per_check = 100;
@@ -2273,7 +2339,7 @@ static void tick_finish(void)
 			if (e->flags & (ENT_HOT | ENT_SW))
 				continue;
 			struct scan_attrs a;
-			if (!sx(sw->fd, snap_name(&sw->snap, i), force, &a) &&
+			if (!uin_scan_sx(sw->fd, snap_name(&sw->snap, i), force, &a) &&
 			    check_entry(t, sw, i, NULL, &a, silent) && !silent)
 				hot_add(sw, i, t->now);
 		}
@@ -2430,6 +2496,7 @@ void uin_scan_recover(struct uin_mount *m)
  */
 void uin_scan_atfork_child(void)
 {
+	uin_scan_pool_atfork_child();
 	S.timer = NULL; /* the loop closed the child's copy */
 	pthread_mutex_init(&S.wait_mu, NULL);
 	pthread_cond_init(&S.wait_cv, NULL);
@@ -2487,6 +2554,7 @@ void uin_scan_get_stats(struct uin_scan_stats *out)
 	out->last_tick_cpu_us = atomic_load(&st.last_tick_cpu_us);
 	out->last_tick_start_us = atomic_load(&st.last_tick_start_us);
 	out->last_events_us = atomic_load(&st.last_events_us);
+	out->stat_threads = uin_scan_pool_threads();
 }
 
 static int wait_counter(long *counter, long target, long timeout_ms)

@@ -81,6 +81,10 @@ void uin_scan_recover(struct uin_mount *m);
 #define UIN_SCAN_MIN_INTERVAL_MS 10
 #define UIN_SCAN_MAX_INTERVAL_MS 60000
 #define UIN_SCAN_DEFAULT_INTERVAL_MS 80
+/* The default cold period T: a change to any file is reported within
+ * T + one interval (1.88 s), under the 2 s users were promised. */
+#define UIN_SCAN_DEFAULT_COLD_MS 1800
+#define UIN_SCAN_MAX_STAT_THREADS 16
 
 enum uin_scan_param {
 	UIN_SCAN_INTERVAL_MS,   /* tick interval (UINOTIFY_SCAN_INTERVAL_MS) */
@@ -98,6 +102,9 @@ enum uin_scan_param {
 	UIN_SCAN_LIST_ALWAYS,   /* 1: read every directory on every tick
 				   (benchmarks: the same system calls as a
 				   plain walk) */
+	UIN_SCAN_STAT_THREADS,  /* threads for the cold rotation's statx on
+				   shared mounts; 0 or 1: the loop thread
+				   alone (UINOTIFY_SCAN_STAT_THREADS) */
 	UIN_SCAN_NPARAMS
 };
 /* Set a parameter; returns the previous value, or -EINVAL. */
@@ -128,6 +135,7 @@ struct uin_scan_stats {
 	long last_tick_start_us; /* CLOCK_MONOTONIC when it began */
 	long last_events_us;   /* CLOCK_MONOTONIC when its structure events
 				  had been reported */
+	long stat_threads;     /* stat workers started (scan_pool.c) */
 };
 void uin_scan_get_stats(struct uin_scan_stats *st);
 

@@ -118,6 +118,26 @@ uint64_t uin_scan_hash(const char *s, size_t len);
 uint32_t uin_scan_hash32(uint64_t a, uint64_t b);
 
 void uin_scan_attrs_from_statx(const struct statx *st, struct scan_attrs *a);
+/* statx of name in fd (NULL: fd itself) with the scanner's mask: 0 or a
+ * negative errno.  Any thread. */
+int uin_scan_sx(int fd, const char *name, bool force, struct scan_attrs *a);
+
+/* A statx to make in a batch (scan_pool.c). */
+struct uin_scan_stat_req {
+	int dirfd;
+	const char *name;
+	bool force;
+	int err;              /* out: 0 or a negative errno */
+	struct scan_attrs a;  /* out */
+};
+/* Make every request of v, with up to `threads` threads (the caller's
+ * included); on return all are done.  One batch at a time (the dispatch
+ * lock). */
+void uin_scan_stat_batch(struct uin_scan_stat_req *v, size_t n,
+			 unsigned threads);
+uint64_t uin_scan_pool_cpu_ns(void); /* the workers' CPU so far */
+unsigned uin_scan_pool_threads(void); /* workers started */
+void uin_scan_pool_atfork_child(void);
 /* Fill an entry's attributes (not its name) from a. */
 void uin_scan_ent_set(struct scan_ent *e, const struct scan_attrs *a);
 /* The identity of a as the entry stores it. */
