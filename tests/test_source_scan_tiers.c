@@ -122,7 +122,8 @@ TEST(hot_and_cold)
 
 /*
  * Behind FUSE the cold rotation's statx run on stat threads
- * (UIN_SCAN_STAT_THREADS): every file changed behind the mount is found,
+ * (UIN_SCAN_STAT_THREADS, with UIN_SCAN_STAT_WAIT_US 0, as on a mount
+ * whose statx wait): every file changed behind the mount is found,
  * each once, and the workers were used; with 1 the loop thread is alone
  * and finds them too.  Parameter bounds.
  */
@@ -134,6 +135,9 @@ static void cold_behind_bindfs(int threads)
 	uin_scan_set_param(UIN_SCAN_CLOSE_WRITE_MS, 0);
 	uin_scan_set_param(UIN_SCAN_HOT_MS, 0);
 	CHECK_EQ(uin_scan_set_param(UIN_SCAN_STAT_THREADS, threads), 4);
+	/* bindfs's statx do not wait long enough to get threads by
+	 * themselves (UIN_SCAN_STAT_WAIT_US): always */
+	uin_scan_set_param(UIN_SCAN_STAT_WAIT_US, 0);
 	uin_scan_set_param(UIN_SCAN_COLD_MS, 300);
 	char s[600], m[600];
 	int fd = scan_instance(UINOTIFY_SOURCE_SCAN);

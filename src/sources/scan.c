@@ -113,6 +113,7 @@ static const long param_default[UIN_SCAN_NPARAMS] = {
 	[UIN_SCAN_BUDGET_PPM] = 40000, /* 4 % of a core for the rotation */
 	[UIN_SCAN_FORCE_SYNC] = 2,
 	[UIN_SCAN_STAT_THREADS] = 4,
+	[UIN_SCAN_STAT_WAIT_US] = 100,
 };
 
 static long env_long(const char *name, long def, long lo, long hi)
@@ -150,6 +151,10 @@ static void params_init(void)
 		     env_long("UINOTIFY_SCAN_STAT_THREADS",
 			      param_default[UIN_SCAN_STAT_THREADS], 0,
 			      UIN_SCAN_MAX_STAT_THREADS));
+	atomic_store(&params[UIN_SCAN_STAT_WAIT_US],
+		     env_long("UINOTIFY_SCAN_STAT_WAIT_US",
+			      param_default[UIN_SCAN_STAT_WAIT_US], 0,
+			      10000000));
 }
 
 static long P(enum uin_scan_param p)
@@ -1912,6 +1917,34 @@ static void check_self(struct tick_ctx *t, struct uin_scan_watch *sw)
  * entries that were not checked as hot or as watched children; every
  * entry of every directory within the cold period.
  */
+/* Fold the wall time per statx of a pass over d into its average. */
+static void note_stat_wait(struct uin_scan_watch *d, uint64_t wall_ns,
+			   size_t n)
+{
+	if (!n)
+		return;
+	uint64_t per = wall_ns / n;
+	if (per > UINT32_MAX)
+		per = UINT32_MAX;
+	d->stat_wait_ns = d->stat_wait_ns
+				  ? (uint32_t)((3 * (uint64_t)d->stat_wait_ns +
+						per) / 4)
+				  : (uint32_t)per;
+}
+
+/* Whether d's rotation uses the stat threads: a shared mount where a
+ * statx waits (a network round trip, not a local FUSE daemon's CPU: on
+ * two cores the threads there cost as much CPU again, and the budget
+ * then halves the rotation's pace). */
+static bool stat_threads_for(const struct uin_scan_watch *d,
+			     unsigned threads)
+{
+	if (threads < 2 || !d->mount->shared)
+		return false;
+	uint64_t wait_ns = (uint64_t)P(UIN_SCAN_STAT_WAIT_US) * 1000u;
+	return wait_ns == 0 || d->stat_wait_ns >= wait_ns;
+}
+
 /*
  * The cold rotation's share of d on a shared mount, with statx in parallel
  * (scan_pool.c): the requests first, then the comparisons in order, as the
@@ -1953,7 +1986,10 @@ static bool cold_dir_parallel(struct tick_ctx *t, struct uin_scan_watch *d,
 		};
 		idx[n++] = i;
 	}
+	uint64_t w0 = mono_ns();
 	uin_scan_stat_batch(req, n, threads);
+	/* per call as if made one after the other */
+	note_stat_wait(d, (mono_ns() - w0) * (n < threads ? n : threads), n);
 	for (size_t k = 0; k < n; k++) {
 		if (req[k].err) {
 			d->reread = true;
@@ -1978,9 +2014,11 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 			  wants_attrs(d);
 		if (ok) {
 			bool force = force_ents(d);
-			bool par = threads > 1 && d->mount->shared &&
+			bool par = stat_threads_for(d, threads) &&
 				   cold_dir_parallel(t, d, &quota, force,
 						     threads);
+			uint64_t w0 = par ? 0 : mono_ns();
+			size_t made = 0;
 			while (!par && d->cold_idx < d->snap.n && quota > 0) {
 				uint32_t i = d->cold_idx++;
 				struct scan_ent *e = &d->snap.ents[i];
@@ -1988,6 +2026,7 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 					continue;
 				quota--;
 				t->checks++;
+				made++;
 				struct scan_attrs a;
 				if (uin_scan_sx(d->fd, snap_name(&d->snap, i), force,
 				       &a)) {
@@ -1998,6 +2037,8 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 						d->attrs_stale))
 					hot_add(d, i, t->now);
 			}
+			if (!par && d->mount->shared)
+				note_stat_wait(d, mono_ns() - w0, made);
 			if (d->cold_idx < d->snap.n)
 				break; /* the quota ran out inside d */
 		}

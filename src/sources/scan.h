@@ -103,8 +103,11 @@ enum uin_scan_param {
 				   (benchmarks: the same system calls as a
 				   plain walk) */
 	UIN_SCAN_STAT_THREADS,  /* threads for the cold rotation's statx on
-				   shared mounts; 0 or 1: the loop thread
-				   alone (UINOTIFY_SCAN_STAT_THREADS) */
+				   shared mounts where a statx waits; 0 or
+				   1: the loop thread alone
+				   (UINOTIFY_SCAN_STAT_THREADS) */
+	UIN_SCAN_STAT_WAIT_US,  /* ... waits: takes at least this long
+				   (wall time, per entry); 0: always */
 	UIN_SCAN_NPARAMS
 };
 /* Set a parameter; returns the previous value, or -EINVAL. */

@@ -253,6 +253,8 @@ struct uin_scan_watch {
 	struct scan_snap snap;
 	struct scan_index ix;      /* by name, built on demand, per tick */
 	uint32_t cold_idx;         /* where the rotation is in snap */
+	uint32_t stat_wait_ns;     /* wall time a statx of an entry takes
+				      here (moving average), 0: unknown */
 	uint32_t next_list_ms;     /* shared mounts: read at least then */
 	struct scan_hot *hot;
 	uint32_t nhot, hotcap;

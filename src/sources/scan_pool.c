@@ -6,8 +6,10 @@
  * 28 µs of wall time per call behind bindfs here, milliseconds over a
  * network.  A tick's cold rotation is a run of independent statx calls, so
  * a few threads overlap the waits (bench/bench_scan_parallel: 0.48× the
- * wall time with 8 threads behind bindfs, the same CPU).  Locally a statx
- * does not wait, and the scanner keeps to one thread there.
+ * wall time with 8 threads behind bindfs).  Locally a statx does not
+ * wait, and behind a local FUSE daemon it is mostly the daemon's CPU: the
+ * scanner uses the threads only for directories whose statx take
+ * UIN_SCAN_STAT_WAIT_US or more (scan.c, stat_threads_for).
  *
  * HOW.  A batch is an array of requests; the caller (the loop thread,
  * under the dispatch lock: one batch at a time) publishes it, wakes the
