@@ -459,6 +459,35 @@ TEST(loop_starts_and_stops)
 #endif
 #endif
 
+/* d watched for IN_CREATE by a new recording handle (wd 1), then fork()
+ * with UINOTIFY_FORK_REARM=mode (NULL: unset). */
+static pid_t fork_watching_d(struct rec *rec, struct uinotify_handle **h,
+			     const char *mode)
+{
+	CHECK_OK(mkdir(P("d"), 0755));
+	*h = rec_handle(rec);
+	CHECK_EQ(engine_add(*h, P("d"), IN_CREATE), 1);
+	if (mode)
+		CHECK_OK(setenv("UINOTIFY_FORK_REARM", mode, 1));
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	return pid;
+}
+
+/* The parent's side: the child exited 0 and the parent's watch still
+ * reports. */
+static void parent_after_fork(pid_t pid, struct rec *rec)
+{
+	int status;
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+	unsetenv("UINOTIFY_FORK_REARM");
+	make_marker("d/zz-end");
+	rec_wait_marker(rec, 1, "zz-end");
+}
+
 /*
  * fork(): the child's inherited watch reports what the child does at once
  * (its kernel watch is made again before fork() returns), the child can
@@ -469,13 +498,9 @@ TEST(fork_child)
 #ifdef UIN_TSAN
 	SKIP("ThreadSanitizer cannot start threads in a forked child");
 #endif
-	CHECK_OK(mkdir(P("d"), 0755));
 	struct rec rec;
-	struct uinotify_handle *h = rec_handle(&rec);
-	CHECK_EQ(engine_add(h, P("d"), IN_CREATE | IN_DELETE), 1);
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	struct uinotify_handle *h;
+	pid_t pid = fork_watching_d(&rec, &h, NULL);
 	if (pid == 0) {
 		make_file("d/child", NULL);
 		uin_loop_drain();
@@ -498,13 +523,8 @@ TEST(fork_child)
 		uin_loop_drain();
 		_exit(0);
 	}
-	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
 	/* the parent saw the child's files, and its watch still works */
-	make_marker("d/zz-end");
-	rec_wait_marker(&rec, 1, "zz-end");
+	parent_after_fork(pid, &rec);
 	CHECK(stream_has(&rec.s, 1, IN_CREATE, "child"));
 	CHECK(stream_has(&rec.s, 1, IN_CREATE, "child2"));
 	rec_finish(h, &rec);
@@ -534,14 +554,9 @@ TEST(fork_rearm_async)
 #ifdef UIN_TSAN
 	SKIP("ThreadSanitizer cannot start threads in a forked child");
 #endif
-	CHECK_OK(mkdir(P("d"), 0755));
 	struct rec rec;
-	struct uinotify_handle *h = rec_handle(&rec);
-	CHECK_EQ(engine_add(h, P("d"), IN_CREATE), 1);
-	CHECK_OK(setenv("UINOTIFY_FORK_REARM", "async", 1));
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	struct uinotify_handle *h;
+	pid_t pid = fork_watching_d(&rec, &h, "async");
 	if (pid == 0) {
 		/* A fork at once, the rearm likely still pending: the
 		 * grandchild (sync) inherits the watches made. */
@@ -570,13 +585,7 @@ TEST(fork_rearm_async)
 			_exit(12);
 		_exit(0);
 	}
-	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	unsetenv("UINOTIFY_FORK_REARM");
-	make_marker("d/zz-end");
-	rec_wait_marker(&rec, 1, "zz-end");
+	parent_after_fork(pid, &rec);
 	rec_finish(h, &rec);
 	no_kernel_watch_left();
 }
@@ -590,14 +599,9 @@ TEST(fork_rearm_off)
 #ifdef UIN_TSAN
 	SKIP("ThreadSanitizer cannot start threads in a forked child");
 #endif
-	CHECK_OK(mkdir(P("d"), 0755));
 	struct rec rec;
-	struct uinotify_handle *h = rec_handle(&rec);
-	CHECK_EQ(engine_add(h, P("d"), IN_CREATE), 1);
-	CHECK_OK(setenv("UINOTIFY_FORK_REARM", "off", 1));
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
+	struct uinotify_handle *h;
+	pid_t pid = fork_watching_d(&rec, &h, "off");
 	if (pid == 0) {
 		struct uin_kernel_stats st;
 		uin_kernel_get_stats(&st);
@@ -615,13 +619,7 @@ TEST(fork_rearm_off)
 			_exit(13);
 		_exit(0);
 	}
-	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status));
-	CHECK_EQ(WEXITSTATUS(status), 0);
-	unsetenv("UINOTIFY_FORK_REARM");
-	make_marker("d/zz-end");
-	rec_wait_marker(&rec, 1, "zz-end");
+	parent_after_fork(pid, &rec);
 	CHECK(stream_has(&rec.s, 1, IN_CREATE, "unseen"));
 	rec_finish(h, &rec);
 	no_kernel_watch_left();

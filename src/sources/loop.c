@@ -191,23 +191,34 @@ static void *loop_main(void *unused)
 	}
 }
 
-/* Start the thread that owns L.epfd.  Under loop_mu. */
-static int start_thread_locked(void)
+int uin_thread_spawn(void *(*fn)(void *), const char *name,
+		     size_t stack_size)
 {
-	/* The thread must never run an application's signal handler. */
+	/* Our threads must never run an application's signal handler. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (stack_size)
+		pthread_attr_setstacksize(&attr, stack_size);
 	pthread_t t;
-	int err = pthread_create(&t, &attr, loop_main, NULL);
+	int err = pthread_create(&t, &attr, fn, NULL);
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return -err;
-	pthread_setname_np(t, "uinotify-loop");
+	pthread_setname_np(t, name);
+	return 0;
+}
+
+/* Start the thread that owns L.epfd.  Under loop_mu. */
+static int start_thread_locked(void)
+{
+	int err = uin_thread_spawn(loop_main, "uinotify-loop", 0);
+	if (err)
+		return err;
 	atomic_store(&L.thread_pending, false);
 	return 0;
 }

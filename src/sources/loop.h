@@ -168,6 +168,14 @@ int uin_loop_fork_child_start(void);
 #define UIN_SANITIZED 0
 #endif
 
+/*
+ * A detached thread of ours running fn(NULL), every signal blocked (it
+ * must never run an application's handler), named name; stack_size 0:
+ * the default.  0 or a negative errno.
+ */
+int uin_thread_spawn(void *(*fn)(void *), const char *name,
+		     size_t stack_size);
+
 /* For tests: whether the loop thread exists right now. */
 bool uin_loop_running(void);
 

@@ -29,10 +29,10 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
+#include "sources/loop.h"
 #include "sources/scan_internal.h"
 
 static struct {
@@ -96,24 +96,9 @@ static void *worker_main(void *arg)
 /* Under pool.mu: have `want` workers, as far as they can be started. */
 static void start_workers_locked(unsigned want)
 {
-	if (pool.started >= want)
-		return;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	while (pool.started < want) {
-		pthread_t t;
-		if (pthread_create(&t, &attr, worker_main, NULL) != 0)
-			break;
-		pthread_setname_np(t, "uinotify-stat");
+	while (pool.started < want &&
+	       uin_thread_spawn(worker_main, "uinotify-stat", 64 * 1024) == 0)
 		pool.started++;
-	}
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 void uin_scan_stat_batch(struct uin_scan_stat_req *v, size_t n,
