@@ -95,6 +95,31 @@ struct tw_filter {
 int tw_filter_add_regex(struct tw_filter *f, const char *re, bool icase,
 			bool include);
 int tw_filter_add_glob(struct tw_filter *f, const char *glob);
+
+/*
+ * --exclude, --excludei, --include, --includei as parsed: compiled only
+ * after every other option was checked, as inotify-tools does (its
+ * messages come in that order).
+ */
+struct tw_regexes {
+	struct {
+		const char *re;
+		bool icase, include;
+	} v[64];
+	size_t n;
+	bool has_include, has_exclude;
+};
+void tw_regexes_add(struct tw_regexes *r, const char *re, bool icase,
+		    bool include);
+/* Into f; false after inotify-tools' message for a bad one. */
+bool tw_regexes_compile(const struct tw_regexes *r, struct tw_filter *f);
+
+/*
+ * The tools' instance: non-blocking, close-on-exec, from source (-1: the
+ * default).  The fd, or -1 after inotify-tools' message (and its hint at
+ * max_user_instances for EMFILE) or ours for a source that cannot be used.
+ */
+int tw_open_instance(int source);
 void tw_filter_free(struct tw_filter *f);
 enum { TW_PASS, TW_EXCLUDED, TW_NOT_INCLUDED };
 /* Event path ("%w%f") and the name of its subject against the filters. */

@@ -403,3 +403,57 @@ bool tw_filter_prune(const struct tw_filter *f, const char *dirpath)
 			return true;
 	return false;
 }
+
+/* Regexes given on the command line ------------------------------------------ */
+
+void tw_regexes_add(struct tw_regexes *r, const char *re, bool icase,
+		    bool include)
+{
+	if (r->n < sizeof r->v / sizeof r->v[0]) {
+		r->v[r->n].re = re;
+		r->v[r->n].icase = icase;
+		r->v[r->n++].include = include;
+	}
+	if (include)
+		r->has_include = true;
+	else
+		r->has_exclude = true;
+}
+
+bool tw_regexes_compile(const struct tw_regexes *r, struct tw_filter *f)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (tw_filter_add_regex(f, r->v[i].re, r->v[i].icase,
+					r->v[i].include)) {
+			fprintf(stderr, "Error in `%s' regular expression.\n",
+				r->v[i].include ? "include" : "exclude");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The instance ---------------------------------------------------------------- */
+
+int tw_open_instance(int source)
+{
+	int fd = tw_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0) {
+		int err = errno;
+		fprintf(stderr, "Couldn't initialize inotify: %s\n",
+			strerror(err));
+		if (err == EMFILE)
+			fprintf(stderr, "Try increasing the value of "
+					"/proc/sys/fs/inotify/max_user_instances\n");
+		return -1;
+	}
+	if (source >= 0 &&
+	    tw_set_source(fd, (enum uinotify_source)source) < 0) {
+		fprintf(stderr, "%s: cannot use the %s source: %s\n", tw_prog,
+			source == UINOTIFY_SOURCE_SCAN ? "scan" : "requested",
+			strerror(errno));
+		tw_close(fd);
+		return -1;
+	}
+	return fd;
+}

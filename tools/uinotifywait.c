@@ -43,16 +43,10 @@ struct opts {
 	const char *ready_file;
 	bool mark_synthetic;
 	struct tw_filter filter;
-	bool has_exclude, has_include;
 };
 
 static struct opts o;
-/* Compiled after the other checks, as inotifywait does. */
-static struct {
-	const char *re;
-	int kind;
-} regex[64];
-static size_t nregex;
+static struct tw_regexes regexes;
 static uint32_t orig_events;
 static int exit_code = -1;
 static struct timespec deadline;
@@ -256,14 +250,9 @@ static bool parse_opts(int *argc, char ***argv)
 		case OPT_EXCLUDEI:
 		case OPT_INCLUDE:
 		case OPT_INCLUDEI:
-			if (nregex < sizeof regex / sizeof regex[0]) {
-				regex[nregex].re = optarg;
-				regex[nregex++].kind = c;
-			}
-			if (c == OPT_INCLUDE || c == OPT_INCLUDEI)
-				o.has_include = true;
-			else
-				o.has_exclude = true;
+			tw_regexes_add(&regexes, optarg,
+				       c == OPT_EXCLUDEI || c == OPT_INCLUDEI,
+				       c == OPT_INCLUDE || c == OPT_INCLUDEI);
 			break;
 		case OPT_EXCLUDE_GLOB:
 			if (tw_filter_add_glob(&o.filter, optarg))
@@ -338,7 +327,7 @@ static bool parse_opts(int *argc, char ***argv)
 		}
 	}
 
-	if (o.has_include && o.has_exclude) {
+	if (regexes.has_include && regexes.has_exclude) {
 		fprintf(stderr, "include and exclude regexp cannot both be "
 				"specified.\n");
 		return false;
@@ -673,18 +662,8 @@ int main(int argc, char **argv)
 	if (o.interval_ms)
 		uinotify_set_scan_interval(o.interval_ms > INT_MAX ? INT_MAX
 								: (int)o.interval_ms);
-	for (size_t i = 0; i < nregex; i++) {
-		bool inc = regex[i].kind == OPT_INCLUDE ||
-			   regex[i].kind == OPT_INCLUDEI;
-		bool icase = regex[i].kind == OPT_EXCLUDEI ||
-			     regex[i].kind == OPT_INCLUDEI;
-
-		if (tw_filter_add_regex(&o.filter, regex[i].re, icase, inc)) {
-			fprintf(stderr, "Error in `%s' regular expression.\n",
-				inc ? "include" : "exclude");
-			return EXIT_FAILURE;
-		}
-	}
+	if (!tw_regexes_compile(&regexes, &o.filter))
+		return EXIT_FAILURE;
 	if (o.format)
 		validate_format();
 
@@ -728,22 +707,9 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	/* After the fork of -d: the library's event loop is per process. */
-	ctx.fd = tw_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ctx.fd < 0) {
-		err = errno;
-		fprintf(stderr, "Couldn't initialize inotify: %s\n", strerror(err));
-		if (err == EMFILE)
-			fprintf(stderr, "Try increasing the value of "
-					"/proc/sys/fs/inotify/max_user_instances\n");
+	ctx.fd = tw_open_instance(o.source);
+	if (ctx.fd < 0)
 		return EXIT_FAILURE;
-	}
-	if (o.source >= 0 &&
-	    tw_set_source(ctx.fd, (enum uinotify_source)o.source) < 0) {
-		fprintf(stderr, "%s: cannot use the %s source: %s\n", tw_prog,
-			o.source == UINOTIFY_SOURCE_SCAN ? "scan" : "requested",
-			strerror(errno));
-		return EXIT_FAILURE;
-	}
 	tw_set_syslog(o.syslog, tw_prog);
 
 	if (!o.quiet)

@@ -28,12 +28,7 @@ static int source = -1;
 static long interval_ms;
 static const char *fromfile;
 static struct tw_filter filter;
-static struct {
-	const char *re;
-	int kind;
-} regex[64];
-static size_t nregex;
-static bool has_include, has_exclude;
+static struct tw_regexes regexes;
 
 static volatile sig_atomic_t done, print_now, established, interrupts;
 
@@ -221,14 +216,9 @@ static bool parse_opts(int *argc, char ***argv)
 		case OPT_EXCLUDEI:
 		case OPT_INCLUDE:
 		case OPT_INCLUDEI:
-			if (nregex < sizeof regex / sizeof regex[0]) {
-				regex[nregex].re = optarg;
-				regex[nregex++].kind = c;
-			}
-			if (c == OPT_INCLUDE || c == OPT_INCLUDEI)
-				has_include = true;
-			else
-				has_exclude = true;
+			tw_regexes_add(&regexes, optarg,
+				       c == OPT_EXCLUDEI || c == OPT_INCLUDEI,
+				       c == OPT_INCLUDE || c == OPT_INCLUDEI);
 			break;
 		case OPT_EXCLUDE_GLOB:
 			if (tw_filter_add_glob(&filter, optarg))
@@ -299,7 +289,7 @@ static bool parse_opts(int *argc, char ***argv)
 				"for!\n");
 		return false;
 	}
-	if (has_include && has_exclude) {
+	if (regexes.has_include && regexes.has_exclude) {
 		fprintf(stderr, "include and exclude regexp cannot both be "
 				"specified.\n");
 		return false;
@@ -495,35 +485,14 @@ int main(int argc, char **argv)
 	set_handler(SIGINT);
 	if (!parse_opts(&argc, &argv))
 		return EXIT_FAILURE;
-	for (size_t i = 0; i < nregex; i++) {
-		bool inc = regex[i].kind == OPT_INCLUDE ||
-			   regex[i].kind == OPT_INCLUDEI;
-		bool icase = regex[i].kind == OPT_EXCLUDEI ||
-			     regex[i].kind == OPT_INCLUDEI;
-
-		if (tw_filter_add_regex(&filter, regex[i].re, icase, inc)) {
-			fprintf(stderr, "Error in `%s' regular expression.\n",
-				inc ? "include" : "exclude");
-			return EXIT_FAILURE;
-		}
-	}
+	if (!tw_regexes_compile(&regexes, &filter))
+		return EXIT_FAILURE;
 	if (interval_ms)
 		uinotify_set_scan_interval(interval_ms > INT_MAX ? INT_MAX
 								: (int)interval_ms);
-	ctx.fd = tw_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ctx.fd < 0) {
-		err = errno;
-		fprintf(stderr, "Couldn't initialize inotify: %s\n", strerror(err));
-		if (err == EMFILE)
-			fprintf(stderr, "Try increasing the value of "
-					"/proc/sys/fs/inotify/max_user_instances\n");
+	ctx.fd = tw_open_instance(source);
+	if (ctx.fd < 0)
 		return EXIT_FAILURE;
-	}
-	if (source >= 0 && tw_set_source(ctx.fd, (enum uinotify_source)source)) {
-		fprintf(stderr, "%s: cannot use the requested source: %s\n",
-			tw_prog, strerror(errno));
-		return EXIT_FAILURE;
-	}
 	if (!(events & ~IN_DONT_FOLLOW))
 		events |= IN_ALL_EVENTS;
 	user_events = (uint32_t)events & ~IN_DONT_FOLLOW;
