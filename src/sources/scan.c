@@ -1945,60 +1945,54 @@ static bool stat_threads_for(const struct uin_scan_watch *d,
 	return wait_ns == 0 || d->stat_wait_ns >= wait_ns;
 }
 
+/* Requests per batch of the cold rotation: enough to keep the stat
+ * threads busy, small enough to need no allocation. */
+#define COLD_BATCH 64
+
 /*
- * The cold rotation's share of d on a shared mount, with statx in parallel
- * (scan_pool.c): the requests first, then the comparisons in order, as the
- * one-thread loop in cold_rotation makes them.  False if there was no
- * memory for the batch (nothing done: the caller goes on by itself).
+ * The cold rotation's share of d: up to *quota entries from d->cold_idx,
+ * in batches whose statx are made first (by the stat threads where they
+ * pay, scan_pool.c) and then compared in order on this thread.
  */
-static bool cold_dir_parallel(struct tick_ctx *t, struct uin_scan_watch *d,
-			      long *quota, bool force, unsigned threads)
+static void cold_dir(struct tick_ctx *t, struct uin_scan_watch *d,
+		     long *quota, unsigned threads)
 {
-	static struct uin_scan_stat_req *req; /* [D] reused */
-	static uint32_t *idx;
-	static size_t cap;
-	size_t want = d->snap.n - d->cold_idx;
-	if (want > (size_t)*quota)
-		want = (size_t)*quota;
-	if (want > cap) {
-		struct uin_scan_stat_req *r =
-			uin_realloc(req, want * sizeof *req);
-		if (!r)
-			return false;
-		req = r;
-		uint32_t *x = uin_realloc(idx, want * sizeof *idx);
-		if (!x)
-			return false;
-		idx = x;
-		cap = want;
-	}
-	size_t n = 0;
+	static struct uin_scan_stat_req req[COLD_BATCH]; /* [D] */
+	static uint32_t idx[COLD_BATCH];
+	bool force = force_ents(d);
+	unsigned use = stat_threads_for(d, threads) ? threads : 1;
 	while (d->cold_idx < d->snap.n && *quota > 0) {
-		uint32_t i = d->cold_idx++;
-		if (d->snap.ents[i].flags & (ENT_HOT | ENT_SW))
-			continue;
-		(*quota)--;
-		t->checks++;
-		req[n] = (struct uin_scan_stat_req){
-			.dirfd = d->fd,
-			.name = snap_name(&d->snap, i),
-			.force = force,
-		};
-		idx[n++] = i;
-	}
-	uint64_t w0 = mono_ns();
-	uin_scan_stat_batch(req, n, threads);
-	/* per call as if made one after the other */
-	note_stat_wait(d, (mono_ns() - w0) * (n < threads ? n : threads), n);
-	for (size_t k = 0; k < n; k++) {
-		if (req[k].err) {
-			d->reread = true;
-			continue;
+		size_t n = 0;
+		while (n < COLD_BATCH && d->cold_idx < d->snap.n &&
+		       *quota > 0) {
+			uint32_t i = d->cold_idx++;
+			if (d->snap.ents[i].flags & (ENT_HOT | ENT_SW))
+				continue;
+			(*quota)--;
+			t->checks++;
+			req[n] = (struct uin_scan_stat_req){
+				.dirfd = d->fd,
+				.name = snap_name(&d->snap, i),
+				.force = force,
+			};
+			idx[n++] = i;
 		}
-		if (check_entry(t, d, idx[k], NULL, &req[k].a, d->attrs_stale))
-			hot_add(d, idx[k], t->now);
+		uint64_t w0 = mono_ns();
+		uin_scan_stat_batch(req, n, use);
+		/* per call as if made one after the other */
+		if (d->mount->shared)
+			note_stat_wait(d, (mono_ns() - w0) *
+						  (n < use ? n : use), n);
+		for (size_t k = 0; k < n; k++) {
+			if (req[k].err) {
+				d->reread = true;
+				continue;
+			}
+			if (check_entry(t, d, idx[k], NULL, &req[k].a,
+					d->attrs_stale))
+				hot_add(d, idx[k], t->now);
+		}
 	}
-	return true;
 }
 
 static void cold_rotation(struct tick_ctx *t, long quota)
@@ -2013,32 +2007,7 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 			  d->fd >= 0 && !atomic_load(&d->dead) &&
 			  wants_attrs(d);
 		if (ok) {
-			bool force = force_ents(d);
-			bool par = stat_threads_for(d, threads) &&
-				   cold_dir_parallel(t, d, &quota, force,
-						     threads);
-			uint64_t w0 = par ? 0 : mono_ns();
-			size_t made = 0;
-			while (!par && d->cold_idx < d->snap.n && quota > 0) {
-				uint32_t i = d->cold_idx++;
-				struct scan_ent *e = &d->snap.ents[i];
-				if (e->flags & (ENT_HOT | ENT_SW))
-					continue;
-				quota--;
-				t->checks++;
-				made++;
-				struct scan_attrs a;
-				if (uin_scan_sx(d->fd, snap_name(&d->snap, i), force,
-				       &a)) {
-					d->reread = true;
-					continue;
-				}
-				if (check_entry(t, d, i, NULL, &a,
-						d->attrs_stale))
-					hot_add(d, i, t->now);
-			}
-			if (!par && d->mount->shared)
-				note_stat_wait(d, mono_ns() - w0, made);
+			cold_dir(t, d, &quota, threads);
 			if (d->cold_idx < d->snap.n)
 				break; /* the quota ran out inside d */
 		}

@@ -58,11 +58,15 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+static void make_request(struct uin_scan_stat_req *q)
+{
+	q->err = uin_scan_sx(q->dirfd, q->name, q->force, &q->a);
+}
+
 static void take_requests(struct uin_scan_stat_req *v, size_t n)
 {
 	for (size_t i; (i = atomic_fetch_add(&pool.next, 1)) < n;)
-		v[i].err = uin_scan_sx(v[i].dirfd, v[i].name, v[i].force,
-				       &v[i].a);
+		make_request(&v[i]);
 }
 
 static void *worker_main(void *arg)
@@ -104,17 +108,18 @@ static void start_workers_locked(unsigned want)
 void uin_scan_stat_batch(struct uin_scan_stat_req *v, size_t n,
 			 unsigned threads)
 {
-	if (n == 0)
-		return;
-	pthread_mutex_lock(&pool.mu);
 	unsigned helpers = threads > 1 && n > 1 ? threads - 1 : 0;
-	if (helpers)
+	if (helpers) {
+		pthread_mutex_lock(&pool.mu);
 		start_workers_locked(helpers);
-	if (!pool.started || !helpers) {
-		pthread_mutex_unlock(&pool.mu);
+		if (!pool.started) {
+			pthread_mutex_unlock(&pool.mu);
+			helpers = 0;
+		}
+	}
+	if (!helpers) {
 		for (size_t i = 0; i < n; i++)
-			v[i].err = uin_scan_sx(v[i].dirfd, v[i].name,
-					       v[i].force, &v[i].a);
+			make_request(&v[i]);
 		return;
 	}
 	pool.v = v;
