@@ -77,9 +77,11 @@
  * FORK.  The kernel instance is shared with the parent after fork:
  * reading it would steal the parent's events, and changing its watches
  * would change the parent's.  So the child closes its copy, opens its own
- * and makes its kernel watches again, before fork() returns to it (a
+ * and makes its kernel watches again: before fork() returns to it (a
  * child that creates a file right after the fork must see the event, as
- * with Linux's shared queue).  For that each kernel watch keeps the path
+ * with Linux's shared queue), or, above REARM_SYNC_MAX watches or as
+ * UINOTIFY_FORK_REARM asks, on its loop thread just after; until then
+ * every call that changes a kernel watch makes them first (rearm_locked).  For that each kernel watch keeps the path
  * its inode had when the watch was made (the kernel's name for our O_PATH
  * fd, /proc/self/fd/N) and its identity.  The child adds each path again
  * with IN_DONT_FOLLOW, then reads its instance's fdinfo, which names the
@@ -924,17 +926,27 @@ static enum rearm_mode rearm_mode(void)
 	return REARM_AUTO;
 }
 
-/* Under the sources lock: make the inherited watches, if any are left. */
-static void rearm_locked(void)
+/* Under the sources lock: the inherited table, now ours to use (NULL if
+ * there is none left). */
+static struct uin_kwatch **take_rearm_table(size_t *nbuckets, long *n)
 {
 	struct uin_kwatch **old = ks.rearm_buckets;
-	size_t nold = ks.rearm_nbuckets;
-	long n = ks.rearm_n;
-	if (!old)
-		return;
+	*nbuckets = ks.rearm_nbuckets;
+	*n = ks.rearm_n;
 	ks.rearm_buckets = NULL;
 	ks.rearm_nbuckets = 0;
 	ks.rearm_n = 0;
+	return old;
+}
+
+/* Under the sources lock: make the inherited watches, if any are left. */
+static void rearm_locked(void)
+{
+	size_t nold;
+	long n;
+	struct uin_kwatch **old = take_rearm_table(&nold, &n);
+	if (!old)
+		return;
 
 	/* The inherited watches, in one array (the hash chains are about to
 	 * be reused by the new table). */
@@ -1030,11 +1042,10 @@ void uin_kernel_atfork_rearm(void)
 		rearm_locked();
 	} else if (mode == REARM_OFF && ks.rearm_buckets) {
 		/* Forgotten by the epoch; nothing to write. */
-		atomic_fetch_add(&ks.rearm_lost, ks.rearm_n);
-		uin_free(ks.rearm_buckets);
-		ks.rearm_buckets = NULL;
-		ks.rearm_nbuckets = 0;
-		ks.rearm_n = 0;
+		size_t nold;
+		long n;
+		uin_free(take_rearm_table(&nold, &n));
+		atomic_fetch_add(&ks.rearm_lost, n);
 	}
 	uin_sources_unlock();
 }

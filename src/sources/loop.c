@@ -81,7 +81,9 @@ static atomic_uint api_waiters;
  * child's next use of the loop (drain, registration, post).
  */
 static atomic_bool defer_fork_start = UIN_SANITIZED;
-static bool in_fork_child; /* the child's handlers are running */
+/* The child's rearm hooks are running (written by the child's forking
+ * thread; a loop thread they start may read it in ensure_running_locked). */
+static atomic_bool in_fork_child;
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
@@ -229,7 +231,8 @@ static int ensure_running_locked(void)
 	pthread_once(&fork_once, register_atfork);
 	if (L.running) {
 		if (atomic_load(&L.thread_pending) &&
-		    !(in_fork_child && atomic_load(&defer_fork_start)))
+		    !(atomic_load(&in_fork_child) &&
+		      atomic_load(&defer_fork_start)))
 			return start_thread_locked();
 		return 0;
 	}
@@ -249,7 +252,7 @@ static int ensure_running_locked(void)
 		close(ep);
 		return err;
 	}
-	if (in_fork_child && atomic_load(&defer_fork_start)) {
+	if (atomic_load(&in_fork_child) && atomic_load(&defer_fork_start)) {
 		atomic_store(&L.thread_pending, true);
 	} else {
 		int err = start_thread_locked();
@@ -585,9 +588,9 @@ static void atfork_child(void)
 	if (!fork_took_dispatch)
 		return; /* a copy of a callback: it must exec or _exit */
 	pthread_mutex_init(&dispatch_mu, NULL);
-	in_fork_child = true;
+	atomic_store(&in_fork_child, true);
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->rearm)
 			L.hooks[i]->rearm();
-	in_fork_child = false;
+	atomic_store(&in_fork_child, false);
 }
