@@ -831,8 +831,6 @@ static int read_dir_quiet(struct uin_scan_watch *d, struct scan_dents *dents)
 	return err;
 }
 
-static __thread struct scan_dents tls_dents;
-
 /*
  * Read d and compare with its snapshot.  With ch, record what left and
  * what appeared (reported later); without, take the directory as it is
@@ -842,7 +840,9 @@ static __thread struct scan_dents tls_dents;
  */
 static int read_and_compare(struct uin_scan_watch *d, struct changes *ch)
 {
-	struct scan_dents *dn = &tls_dents;
+	struct scan_dents *dn = uin_scan_thread_dents();
+	if (!dn)
+		return -ENOMEM;
 	int64_t started = real_ns();
 	int err = read_dir_quiet(d, dn);
 	if (err)
@@ -2123,7 +2123,9 @@ static int find_in_anchor(struct uin_scan_watch *sw)
 {
 	if (!sw->mount->ino_stable)
 		return 0;
-	struct scan_dents *dn = &tls_dents;
+	struct scan_dents *dn = uin_scan_thread_dents();
+	if (!dn)
+		return -1;
 	STAT_ADD(dir_reads, 1);
 	if (uin_scan_read_dir(sw->anchor_fd, dn))
 		return -1;

@@ -174,6 +174,9 @@ struct scan_dents {
 /* Read the directory that the O_PATH descriptor fd names.  0 or -errno. */
 int uin_scan_read_dir(int fd, struct scan_dents *out);
 void uin_scan_dents_free(struct scan_dents *d);
+/* The calling thread's reusable read array (freed at thread exit), or
+ * NULL when it cannot be allocated. */
+struct scan_dents *uin_scan_thread_dents(void);
 
 int uin_scan_snap_reserve(struct scan_snap *s, uint32_t n, uint32_t names);
 /* Append an entry with this name; its index, or -ENOMEM. */

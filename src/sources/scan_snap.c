@@ -8,6 +8,8 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -172,22 +174,29 @@ static int dents_push(struct scan_dents *d, uint64_t ino, uint8_t type,
 /*
  * 32 KiB per getdents64 call: large enough that a directory of 100
  * entries takes one call, small enough not to make network filesystems
- * fetch far more than asked (kernel commit 7ef5ca4f).
+ * fetch far more than asked (kernel commit 7ef5ca4f).  On the heap, not in
+ * thread-local storage: this library is preloaded into every program of a
+ * container, and glibc carves static TLS out of every thread's stack, so a
+ * 32 KiB TLS buffer makes small-stack threads fail to start.
  */
+#define DENTS_BUF 32768
+
 int uin_scan_read_dir(int fd, struct scan_dents *out)
 {
 	out->n = 0;
 	out->names_len = 0;
+	char *buf = uin_malloc(DENTS_BUF);
+	if (!buf)
+		return -ENOMEM;
 	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	static __thread union {
-		struct linux_dirent64 align;
-		char b[32768];
-	} buf;
+	if (dfd < 0) {
+		int err = -errno;
+		uin_free(buf);
+		return err;
+	}
 	int err = 0;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, buf.b, sizeof buf.b);
+		long n = syscall(SYS_getdents64, dfd, buf, DENTS_BUF);
 		if (n < 0) {
 			err = -errno;
 			break;
@@ -195,7 +204,7 @@ int uin_scan_read_dir(int fd, struct scan_dents *out)
 		if (n == 0)
 			break;
 		for (long off = 0; off < n;) {
-			struct linux_dirent64 *d = (void *)(buf.b + off);
+			struct linux_dirent64 *d = (void *)(buf + off);
 			off += d->d_reclen;
 			const char *nm = d->d_name;
 			if (nm[0] == '.' &&
@@ -210,7 +219,47 @@ int uin_scan_read_dir(int fd, struct scan_dents *out)
 			break;
 	}
 	close(dfd);
+	uin_free(buf);
 	return err;
+}
+
+/*
+ * The calling thread's read array, reused from one directory read to the
+ * next (it grows to the largest directory read).  Heap memory behind an
+ * 8-byte TLS pointer, freed when the thread exits (a key destructor).
+ */
+static pthread_key_t dents_key;
+static pthread_once_t dents_once = PTHREAD_ONCE_INIT;
+static bool dents_key_ok;
+static __thread struct scan_dents *thread_dents;
+
+static void dents_destroy(void *p)
+{
+	uin_scan_dents_free(p);
+	uin_free(p);
+}
+
+static void dents_key_init(void)
+{
+	dents_key_ok = pthread_key_create(&dents_key, dents_destroy) == 0;
+}
+
+struct scan_dents *uin_scan_thread_dents(void)
+{
+	if (thread_dents)
+		return thread_dents;
+	pthread_once(&dents_once, dents_key_init);
+	if (!dents_key_ok)
+		return NULL;
+	struct scan_dents *d = uin_calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	if (pthread_setspecific(dents_key, d) != 0) {
+		uin_free(d);
+		return NULL;
+	}
+	thread_dents = d;
+	return d;
 }
 
 void uin_scan_dents_free(struct scan_dents *d)
