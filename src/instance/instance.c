@@ -202,7 +202,7 @@ UINOTIFY_EXPORT enum uinotify_source uinotify_default_source(void)
 static atomic_int instances_charged;
 static atomic_long watches_charged;
 
-static bool instances_charge(void)
+bool uin_instances_charge(void)
 {
 	int max = uin_limit(UINOTIFY_MAX_USER_INSTANCES);
 	int cur = atomic_load(&instances_charged);
@@ -388,7 +388,7 @@ void uin_instance_put_ref(struct uin_instance *inst)
 	if (atomic_fetch_sub(&inst->refs, 1) != 1)
 		return;
 	uin_count(UIN_COUNT_INSTANCES, -1);
-	atomic_fetch_sub(&instances_charged, 1);
+	uin_instances_uncharge();
 	pthread_mutex_lock(&reg_lock);
 	inst->next = free_list;
 	free_list = inst;
@@ -418,6 +418,11 @@ static void instance_teardown(struct uin_instance *inst)
 	uin_instance_put_ref(inst); /* the one users > 0 held */
 }
 
+void uin_instances_uncharge(void)
+{
+	atomic_fetch_sub(&instances_charged, 1);
+}
+
 void uin_instance_put_user(struct uin_instance *inst)
 {
 	if (atomic_fetch_sub(&inst->users, 1) == 1)
@@ -426,7 +431,7 @@ void uin_instance_put_user(struct uin_instance *inst)
 
 /* Creation ---------------------------------------------------------------- */
 
-static struct uin_instance *instance_alloc(void)
+struct uin_instance *uin_instance_alloc(void)
 {
 	pthread_mutex_lock(&reg_lock);
 	struct uin_instance *inst = free_list;
@@ -460,6 +465,7 @@ static struct uin_instance *instance_alloc(void)
 	inst->overflow.rec.mask = IN_Q_OVERFLOW;
 	inst->iofd = -1;
 	inst->io_reads = false;
+	inst->sink = NULL;
 	inst->unsignaled = 0;
 	inst->debt = 0;
 	atomic_store(&inst->refs, 1);
@@ -509,11 +515,11 @@ static void size_pipe(struct uin_instance *inst)
 static int instance_create(int flags)
 {
 	int ret, p[2];
-	if (!instances_charge())
+	if (!uin_instances_charge())
 		return -EMFILE;
-	struct uin_instance *inst = instance_alloc();
+	struct uin_instance *inst = uin_instance_alloc();
 	if (!inst) {
-		atomic_fetch_sub(&instances_charged, 1);
+		uin_instances_uncharge();
 		return -ENOMEM;
 	}
 	/* From here the instance is counted; put_ref undoes everything. */

@@ -18,6 +18,7 @@
 #include <uinotify/engine.h>
 #include <uinotify/inotify.h>
 
+#include "instance/remote_api.h"
 #include "sources/loop.h"
 
 /*
@@ -99,6 +100,10 @@ struct uin_instance {
 	 * instance_alloc: a job may still be queued from an earlier use. */
 	struct uin_loop_job flush_job;
 	bool flush_pending;        /* [q_lock] flush_job is posted */
+
+	/* A remote instance (remote.c) hands its events to this sink
+	 * instead of queueing them; constant while users > 0. */
+	const struct uin_instance_sink *sink;
 };
 
 /* The watch an instance embeds (struct inotify_user_watch of 2006). */
@@ -114,6 +119,11 @@ static inline struct uin_iwatch *uin_iwatch_of(struct uinotify_watch *w)
 }
 
 /* instance.c */
+/* Charge one against max_user_instances: false at the limit. */
+bool uin_instances_charge(void);
+void uin_instances_uncharge(void);
+/* A reset instance (users 1, refs 1), or NULL; not yet counted. */
+struct uin_instance *uin_instance_alloc(void);
 int uin_instance_get(int fd, struct uin_instance **out);
 /* The same for calls that forward when fd is no instance: NULL then. */
 struct uin_instance *uin_instance_find(int fd);
@@ -137,6 +147,14 @@ int uin_queue_nread(struct uin_instance *inst, int *out);
 
 /* watches.c */
 extern const struct uinotify_ops uin_instance_ops;
+/* inotify_add_watch after its fd checks: the wd, or a negative errno. */
+int uin_instance_add_watch_at(struct uin_instance *inst, int dirfd,
+			      const char *path, uint32_t mask,
+			      uint64_t resolve);
+/* inotify_rm_watch after its fd checks: 0 or -EINVAL. */
+int uin_instance_rm_wd(struct uin_instance *inst, int wd);
+/* INOTIFY_IOC_SETNEXTWD: 0 or -EINVAL. */
+int uin_instance_set_next_wd(struct uin_instance *inst, unsigned long next);
 
 /* For tests: the token accounting of the instance behind fd. */
 struct uin_instance_stats {

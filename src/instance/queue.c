@@ -186,6 +186,10 @@ static void overflow_locked(struct uin_instance *inst)
 
 void uin_queue_overflow(struct uin_instance *inst)
 {
+	if (inst->sink) {
+		inst->sink->overflow(inst->sink->arg);
+		return;
+	}
 	pthread_mutex_lock(&inst->q_lock);
 	if (!inst->dead)
 		overflow_locked(inst);
@@ -205,6 +209,11 @@ static bool merges_into_tail(const struct uin_instance *inst, int32_t wd,
 void uin_queue_event(struct uin_instance *inst, int32_t wd, uint32_t mask,
 		     uint32_t cookie, const char *name)
 {
+	if (inst->sink) {
+		/* A remote instance (remote.c): its queue is the sink's. */
+		inst->sink->event(inst->sink->arg, wd, mask, cookie, name);
+		return;
+	}
 	size_t nlen = name ? strlen(name) : 0;
 	mask &= USER_BITS;
 	pthread_mutex_lock(&inst->q_lock);

@@ -7,6 +7,7 @@
 #include "sources/loop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
@@ -135,8 +136,18 @@ UINOTIFY_EXPORT int uinotify_add_watch(int fd, const char *path,
 	if (ret < 0)
 		return fail(EINVAL);
 
+	ret = uin_instance_add_watch_at(inst, AT_FDCWD, path, mask, 0);
+	uin_instance_put_user(inst);
+	return ret < 0 ? fail(-ret) : ret;
+}
+
+/* The part of inotify_add_watch after the fd checks: lookup, then add. */
+int uin_instance_add_watch_at(struct uin_instance *inst, int dirfd,
+			      const char *path, uint32_t mask,
+			      uint64_t resolve)
+{
 	struct uin_resolved r;
-	ret = uin_resolve_path(path, mask, &r);
+	int ret = uin_resolve_path_at(dirfd, path, mask, resolve, &r);
 	if (ret == 0) {
 		struct uinotify_inode *inode;
 		ret = uin_source_inode_get_ex(
@@ -151,8 +162,27 @@ UINOTIFY_EXPORT int uinotify_add_watch(int fd, const char *path,
 		}
 		uin_resolved_release(&r);
 	}
-	uin_instance_put_user(inst);
-	return ret < 0 ? fail(-ret) : ret;
+	return ret;
+}
+
+int uin_instance_rm_wd(struct uin_instance *inst, int wd)
+{
+	/* Events the sources already hold were queued, for a kernel reader,
+	 * before this call: they must reach the queue ahead of IN_IGNORED. */
+	uin_loop_drain();
+	return uinotify_watch_rm_wd(inst->handle, wd);
+}
+
+int uin_instance_set_next_wd(struct uin_instance *inst, unsigned long next)
+{
+	if (next < 1 || next > INT_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&inst->add_lock);
+	int ret = uinotify_handle_set_next_wd(inst->handle, (int32_t)next);
+	if (ret == 0)
+		inst->wd_cursor = (int32_t)next;
+	pthread_mutex_unlock(&inst->add_lock);
+	return ret;
 }
 
 UINOTIFY_EXPORT int uinotify_rm_watch(int fd, int wd)
@@ -161,10 +191,7 @@ UINOTIFY_EXPORT int uinotify_rm_watch(int fd, int wd)
 	int ret = uin_instance_get(fd, &inst);
 	if (ret < 0)
 		return fail(ret == -EBADF ? EBADF : EINVAL);
-	/* Events the sources already hold were queued, for a kernel reader,
-	 * before this call: they must reach the queue ahead of IN_IGNORED. */
-	uin_loop_drain();
-	ret = uinotify_watch_rm_wd(inst->handle, wd);
+	ret = uin_instance_rm_wd(inst, wd);
 	uin_instance_put_user(inst);
 	return ret < 0 ? fail(-ret) : 0;
 }
@@ -205,16 +232,7 @@ UINOTIFY_EXPORT int uinotify_ioctl(int fd, unsigned long request, ...)
 		uin_loop_drain();
 		ret = arg ? uin_queue_nread(inst, arg) : -EFAULT;
 	} else if (request == (unsigned long)INOTIFY_IOC_SETNEXTWD) {
-		unsigned long next = (unsigned long)arg;
-		ret = -EINVAL;
-		if (next >= 1 && next <= INT_MAX) {
-			pthread_mutex_lock(&inst->add_lock);
-			ret = uinotify_handle_set_next_wd(inst->handle,
-							  (int32_t)next);
-			if (ret == 0)
-				inst->wd_cursor = (int32_t)next;
-			pthread_mutex_unlock(&inst->add_lock);
-		}
+		ret = uin_instance_set_next_wd(inst, (unsigned long)arg);
 	} else {
 		ret = -ENOTTY;
 	}

@@ -15,7 +15,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -33,6 +35,12 @@ void uin_key_from_statx(const struct statx *stx, struct uinotify_key *key)
 int uin_resolve_path(const char *path, uint32_t in_flags,
 		     struct uin_resolved *out)
 {
+	return uin_resolve_path_at(AT_FDCWD, path, in_flags, 0, out);
+}
+
+int uin_resolve_path_at(int dirfd, const char *path, uint32_t in_flags,
+			uint64_t resolve, struct uin_resolved *out)
+{
 	out->fd = -1;
 	if (!path)
 		return -EFAULT;
@@ -43,7 +51,14 @@ int uin_resolve_path(const char *path, uint32_t in_flags,
 	/* LOOKUP_DIRECTORY: ENOTDIR, also for a symlink not followed. */
 	if (in_flags & IN_ONLYDIR)
 		flags |= O_DIRECTORY;
-	int fd = openat(AT_FDCWD, path, flags);
+	int fd;
+	if (resolve) {
+		struct open_how how = {.flags = (uint64_t)flags,
+				       .resolve = resolve};
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	} else {
+		fd = openat(dirfd, path, flags);
+	}
 	if (fd < 0)
 		return -errno;
 	/* Without faccessat2 (Linux < 5.8) glibc's emulation refuses

@@ -43,6 +43,13 @@ struct uin_resolved {
  */
 int uin_resolve_path(const char *path, uint32_t in_flags,
 		     struct uin_resolved *out);
+/*
+ * The same, relative to dirfd (AT_FDCWD, or a directory: a relative path
+ * starts there), and with openat2's RESOLVE_* flags when resolve is not 0
+ * (RESOLVE_IN_ROOT: dirfd is the root, as for a caller in a chroot).
+ */
+int uin_resolve_path_at(int dirfd, const char *path, uint32_t in_flags,
+			uint64_t resolve, struct uin_resolved *out);
 void uin_resolved_release(struct uin_resolved *r);
 
 /* Make the key of a file from its statx. */

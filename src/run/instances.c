@@ -1,0 +1,206 @@
+/*
+ * src/run/instances.c - the served instances and how they end
+ * (instances.h has the rules).
+ */
+#include "run/instances.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <uinotify/inotify.h>
+
+#include "run/reads.h"
+#include "run/run.h"
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct run_inst *table;   /* [table_lock] */
+static unsigned live;            /* [table_lock] */
+static unsigned long next_id = 1; /* [table_lock] */
+static int close_fd = -1;        /* the close-detection inotify instance */
+
+int ri_init(void)
+{
+	close_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	return close_fd < 0 ? -errno : 0;
+}
+
+int ri_close_fd(void)
+{
+	return close_fd;
+}
+
+unsigned ri_count(void)
+{
+	pthread_mutex_lock(&table_lock);
+	unsigned n = live;
+	pthread_mutex_unlock(&table_lock);
+	return n;
+}
+
+/* The remote instance's sink: under engine locks, never blocks. */
+static void sink_event(void *arg, int32_t wd, uint32_t mask, uint32_t cookie,
+		       const char *name)
+{
+	struct run_inst *ri = arg;
+	if (rq_event(ri->q, wd, mask, cookie, name))
+		run_waker_backlog(ri);
+}
+
+static void sink_overflow(void *arg)
+{
+	struct run_inst *ri = arg;
+	if (rq_overflow(ri->q))
+		run_waker_backlog(ri);
+}
+
+static void destroy(struct run_inst *ri)
+{
+	if (ri->close_wd >= 0)
+		inotify_rm_watch(close_fd, ri->close_wd);
+	/* After this no sink call runs: the queue can go. */
+	uin_remote_close(ri->ui);
+	rq_destroy(ri->q);
+	pthread_mutex_destroy(&ri->read_lock);
+	run_debug("instance %lu ended", ri->id);
+	free(ri);
+}
+
+void ri_get(struct run_inst *ri)
+{
+	atomic_fetch_add(&ri->refs, 1);
+}
+
+void ri_put(struct run_inst *ri)
+{
+	if (atomic_fetch_sub(&ri->refs, 1) == 1)
+		destroy(ri);
+}
+
+int ri_create(bool nonblock, struct run_inst **out, int *user_fd)
+{
+	struct run_inst *ri = calloc(1, sizeof *ri);
+	if (!ri)
+		return -ENOMEM;
+	int max = uinotify_get_limit(UINOTIFY_MAX_QUEUED_EVENTS);
+	int ret = rq_create(max < 0 ? 16384 : (unsigned)max, nonblock, &ri->q,
+			    user_fd, &ri->ino);
+	if (ret < 0) {
+		free(ri);
+		return ret;
+	}
+	ri->sink = (struct uin_instance_sink){sink_event, sink_overflow, ri};
+	ret = uin_remote_create(&ri->sink, &ri->ui);
+	if (ret < 0) {
+		close(*user_fd);
+		rq_destroy(ri->q);
+		free(ri);
+		return ret;
+	}
+	pthread_mutex_init(&ri->read_lock, NULL);
+	ri->parked_tail = &ri->parked;
+	atomic_init(&ri->refs, 2); /* the table's and the caller's */
+	ri->opens = 1;             /* the program's description */
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", rq_read_fd(ri->q));
+	pthread_mutex_lock(&table_lock);
+	/* Under the lock: its events are handled under it too, so none can
+	 * come for this wd before the instance is in the table. */
+	ri->close_wd = inotify_add_watch(close_fd, path,
+					 IN_OPEN | IN_CLOSE_NOWRITE |
+						 IN_CLOSE_WRITE);
+	ri->id = next_id++;
+	ri->next = table;
+	table = ri;
+	live++;
+	pthread_mutex_unlock(&table_lock);
+	if (ri->close_wd < 0)
+		run_warn_once("cannot watch an instance's pipe (%s): instances "
+			      "closed by the program are freed only when "
+			      "uinotify-run ends",
+			      strerror(errno));
+	*out = ri;
+	return 0;
+}
+
+struct run_inst *ri_find(ino_t ino)
+{
+	pthread_mutex_lock(&table_lock);
+	struct run_inst *ri = table;
+	while (ri && ri->ino != ino)
+		ri = ri->next;
+	if (ri)
+		ri_get(ri);
+	pthread_mutex_unlock(&table_lock);
+	return ri;
+}
+
+/* Under table_lock: off the table; the caller puts the table's ref. */
+static bool unlink_locked(struct run_inst *ri)
+{
+	for (struct run_inst **pp = &table; *pp; pp = &(*pp)->next)
+		if (*pp == ri) {
+			*pp = ri->next;
+			live--;
+			return true;
+		}
+	return false;
+}
+
+void ri_maybe_end(struct run_inst *ri)
+{
+	pthread_mutex_lock(&ri->read_lock);
+	bool waiting = ri->parked != NULL;
+	pthread_mutex_unlock(&ri->read_lock);
+	pthread_mutex_lock(&table_lock);
+	bool gone = ri->closed && !waiting && unlink_locked(ri);
+	pthread_mutex_unlock(&table_lock);
+	if (gone)
+		ri_put(ri); /* the table's */
+}
+
+void ri_abandon(struct run_inst *ri)
+{
+	pthread_mutex_lock(&table_lock);
+	ri->closed = true;
+	pthread_mutex_unlock(&table_lock);
+	ri_maybe_end(ri);
+}
+
+void ri_handle_close_events(void)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(close_fd, buf, sizeof buf);
+		if (n <= 0)
+			return;
+		for (char *p = buf; p < buf + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			p += sizeof *e + e->len;
+			struct run_inst *ended = NULL;
+			pthread_mutex_lock(&table_lock);
+			struct run_inst *ri = table;
+			while (ri && ri->close_wd != e->wd)
+				ri = ri->next;
+			if (ri && (e->mask & IN_OPEN))
+				ri->opens++;
+			if (ri && (e->mask & (IN_CLOSE_NOWRITE | IN_CLOSE_WRITE)) &&
+			    --ri->opens <= 0 && !ri->closed) {
+				ri->closed = true;
+				ended = ri;
+				ri_get(ended);
+			}
+			pthread_mutex_unlock(&table_lock);
+			if (ended) {
+				run_debug("instance %lu closed by the program",
+					  ended->id);
+				ri_maybe_end(ended);
+				ri_put(ended);
+			}
+		}
+	}
+}

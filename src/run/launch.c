@@ -1,0 +1,224 @@
+/*
+ * src/run/launch.c - starting COMMAND under the supervisor.
+ *
+ * COMMAND IS uinotify-run.  The process the shell started installs the
+ * filters on itself and then execs COMMAND: COMMAND keeps that pid, its
+ * parent, its process group, its terminal, its stdio and its place in job
+ * control, and its exit status and the signals sent to it are its own, as
+ * if it had been started directly.  Nothing is forwarded because nothing
+ * stands in between.
+ *
+ * THE SUPERVISOR is a grandchild made before the filters (so it is not
+ * under them), detached: the child in between exits at once and is reaped
+ * before exec, so COMMAND inherits no child it did not make, and the
+ * supervisor, in a session of its own, gets no terminal signal and no
+ * signal sent to COMMAND's process group.  The filter's listener fd reaches
+ * it over a socketpair; it answers with one byte once it serves (or an
+ * error text), and only then does exec happen.  It ends when no process
+ * uses the filter any more (the listener reports POLLHUP: every process
+ * of the tree has exited, daemons included).  It writes to stderr until
+ * COMMAND's own process has exited, then stops (so it holds no pipe of a
+ * pipeline open for a daemonised tree).
+ *
+ * If the supervisor dies, every trapped call of the tree fails with
+ * ENOSYS (the kernel's answer once a listener is gone): nothing hangs.
+ *
+ * Reading the memory of a process needs ptrace access to it: the same
+ * user, and, under Yama's ptrace_scope >= 1, being its ancestor or having
+ * CAP_SYS_PTRACE.  The supervisor is COMMAND's descendant here, so under
+ * Yama it needs CAP_SYS_PTRACE (root has it); docs/run.md says what to do.
+ */
+#include "run/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run/instances.h"
+#include "run/run.h"
+
+/* Already served by a supervisor (an outer uinotify-run): one answer for
+ * every call is enough, so a nested run just execs. */
+bool run_supervised(void)
+{
+	int saved = errno;
+	bool yes = syscall(SYS_ioctl, -1, (unsigned long)UIN_RUN_PROBE, 0) ==
+		   UIN_RUN_PROBE_REPLY;
+	errno = saved;
+	return yes;
+}
+
+/* The listener fd over the socketpair, with SCM_RIGHTS. */
+static int send_fd(int sock, int fd)
+{
+	char byte = 'L';
+	struct iovec iov = {&byte, 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	memset(&u, 0, sizeof u);
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+			   .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &m, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+static int recv_fd(int sock, int *fd)
+{
+	char byte;
+	struct iovec iov = {&byte, 1};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+			   .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&m) : NULL;
+	if (!c || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+	memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return 0;
+}
+
+/* The supervisor ------------------------------------------------------------ */
+
+static void say_to_command(int sock, const char *text)
+{
+	(void)!write(sock, text, strlen(text));
+}
+
+static _Noreturn void supervise(int sock, pid_t command,
+			       const struct run_launch_opts *opts)
+{
+	setsid();
+	/* Only the socket and stderr: an inherited pipe held open here would
+	 * keep a pipeline or a test harness waiting for its EOF. */
+	if (sock != 3) {
+		dup2(sock, 3);
+		close(sock);
+		sock = 3;
+	}
+	syscall(SYS_close_range, 4, ~0U, 0);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+	}
+	prctl(PR_SET_NAME, "uinotify-run", 0, 0, 0);
+	/* Watch COMMAND's own process: once it has exited, stderr is left. */
+	int cmd_pidfd = (int)syscall(SYS_pidfd_open, command, 0);
+
+	int l;
+	if (recv_fd(sock, &l) < 0)
+		_exit(1); /* COMMAND's side said why, or died */
+	char why[256] = "";
+	int ret = opts->setup ? opts->setup(why, sizeof why) : 0;
+	if (ret == 0 && (ret = ri_init()) < 0)
+		snprintf(why, sizeof why, "inotify_init1: %s", strerror(-ret));
+	if (ret == 0 && (ret = run_waker_start()) < 0)
+		snprintf(why, sizeof why, "starting a thread: %s",
+			 strerror(-ret));
+	if (ret == 0 && (ret = run_serve_start(l)) < 0)
+		snprintf(why, sizeof why, "starting a thread: %s",
+			 strerror(-ret));
+	if (ret < 0) {
+		say_to_command(sock, why[0] ? why : "cannot start");
+		_exit(1);
+	}
+	say_to_command(sock, "+");
+	close(sock);
+	run_debug("serving pid %d (trapped fds %d-%d)", (int)command,
+		  run_cfg.fd_lo, run_cfg.fd_lo + run_cfg.fd_count - 1);
+
+	/* Until no process uses the filter: POLLHUP on the listener. */
+	struct pollfd p[2] = {{.fd = l}, {.fd = cmd_pidfd, .events = POLLIN}};
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			break;
+		if (p[1].revents) {
+			run_debug("pid %d exited; serving its descendants "
+				  "silently",
+				  (int)command);
+			run_quiet();
+			if (nul >= 0)
+				dup2(nul, 2);
+			p[1].fd = -1;
+		}
+	}
+	run_debug("no process left under the filter");
+	_exit(0);
+}
+
+/* COMMAND's side ------------------------------------------------------------ */
+
+_Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		fprintf(stderr, "uinotify-run: socketpair: %s\n",
+			strerror(errno));
+		exit(125);
+	}
+	pid_t self = getpid();
+	fflush(NULL);
+	pid_t mid = fork();
+	if (mid < 0) {
+		fprintf(stderr, "uinotify-run: fork: %s\n", strerror(errno));
+		exit(125);
+	}
+	if (mid == 0) {
+		close(sv[0]);
+		pid_t s = fork();
+		if (s == 0)
+			supervise(sv[1], self, opts);
+		_exit(s < 0 ? 1 : 0);
+	}
+	close(sv[1]);
+	int st;
+	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+
+	int l;
+	char why[256] = "";
+	if (run_filter_install(&l, why, sizeof why) < 0) {
+		fprintf(stderr, "uinotify-run: cannot install the filter: %s\n",
+			why);
+		exit(125);
+	}
+	int ret = send_fd(sv[0], l);
+	close(l);
+	char answer[256];
+	ssize_t n = ret < 0 ? -1 : read(sv[0], answer, sizeof answer - 1);
+	close(sv[0]);
+	if (n != 1 || answer[0] != '+') {
+		if (n > 0)
+			answer[n] = 0;
+		fprintf(stderr, "uinotify-run: the supervisor did not start%s%s\n",
+			n > 0 ? ": " : "", n > 0 ? answer : "");
+		exit(125);
+	}
+	execvp(argv[0], argv);
+	int err = errno;
+	fprintf(stderr, "uinotify-run: %s: %s\n", argv[0], strerror(err));
+	exit(err == ENOENT ? 127 : 126);
+}

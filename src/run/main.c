@@ -1,0 +1,222 @@
+/*
+ * src/run/main.c - uinotify-run [OPTIONS] [--] COMMAND [ARGS...]
+ *
+ * Runs COMMAND (and every process it starts) with its inotify system calls
+ * served by uinotify, whatever its libc or linkage: Go programs, musl and
+ * static binaries.  See uinotify-run(1) and docs/run.md.
+ *
+ * Exit status: COMMAND's own (COMMAND replaces this process).  125 when
+ * uinotify-run itself fails (bad option, no seccomp), 126 when COMMAND
+ * cannot be executed, 127 when it is not found, as env(1) and timeout(1).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <uinotify/inotify.h>
+#include <uinotify/version.h>
+
+#include "run/launch.h"
+#include "run/run.h"
+
+#define EXIT_OURS 125
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define VERSION                                                                \
+	STR(UINOTIFY_VERSION_MAJOR)                                            \
+	"." STR(UINOTIFY_VERSION_MINOR) "." STR(UINOTIFY_VERSION_PATCH)
+
+static const char usage_text[] =
+	"Usage: uinotify-run [OPTIONS] [--] COMMAND [ARGS...]\n"
+	"Run COMMAND with its inotify calls served by uinotify, whatever its\n"
+	"libc or linkage (Go, musl, static binaries), and every process it "
+	"starts.\n"
+	"\n"
+	"  -s, --source=KIND        auto (default), kernel, scan or none\n"
+	"  -i, --interval=MS        the scanner's interval (10..60000)\n"
+	"  -r, --recover            rescan after lost events (IN_Q_OVERFLOW)\n"
+	"      --max-user-instances=N, --max-user-watches=N,\n"
+	"      --max-queued-events=N  limits for the whole tree\n"
+	"      --fds=LOW[:COUNT]    descriptor numbers for instances (default:\n"
+	"                           the top 128 below 1024 or RLIMIT_NOFILE)\n"
+	"  -v, --verbose            say which calls were served (also\n"
+	"                           UINOTIFY_DEBUG=1)\n"
+	"  -h, --help               this text\n"
+	"  -V, --version            the version\n"
+	"\n"
+	"The UINOTIFY_* variables of the library apply (uinotify(7)).\n"
+	"Exit status: COMMAND's; 125 if uinotify-run fails, 126 if COMMAND\n"
+	"cannot run, 127 if it is not found.\n";
+
+static _Noreturn void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "uinotify-run: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'uinotify-run --help' for more information.\n");
+	exit(EXIT_OURS);
+}
+
+/* A decimal in [lo, hi], else a usage error naming the option. */
+static long number(const char *opt, const char *s, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi) {
+		char what[128];
+		snprintf(what, sizeof what, "invalid value for %s: '%%s'", opt);
+		usage_error(what, s);
+	}
+	return v;
+}
+
+/* Settings applied in the supervisor, before it serves. */
+static struct {
+	int source;     /* -1: the library's default */
+	int interval;   /* 0: the library's default */
+	bool recover;
+	int limits[3];  /* -1: default */
+} want = {-1, 0, false, {-1, -1, -1}};
+
+static int setup(char *why, size_t why_len)
+{
+	if (want.source >= 0 &&
+	    uinotify_set_default_source((enum uinotify_source)want.source) < 0) {
+		snprintf(why, why_len, "cannot use that source: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	if (want.interval > 0)
+		uinotify_set_scan_interval(want.interval);
+	if (want.recover)
+		setenv("UINOTIFY_RECOVER", "1", 1);
+	for (int i = 0; i < 3; i++)
+		if (want.limits[i] >= 0)
+			uinotify_set_limit((enum uinotify_limit)i, want.limits[i]);
+	return 0;
+}
+
+/* The trapped range: a power-of-two count at a multiple of itself, so
+ * that the filter checks it with one mask, under 1024 (select()) and
+ * under RLIMIT_NOFILE. */
+static void default_fds(void)
+{
+	struct rlimit rl;
+	long top = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)top)
+		top = (long)rl.rlim_cur;
+	long count = 128;
+	while (count > 1 && count > top / 4)
+		count /= 2;
+	run_cfg.fd_count = (int)count;
+	run_cfg.fd_lo = (int)((top - count) / count * count);
+}
+
+static void parse_fds(const char *s)
+{
+	char *end;
+	long lo = strtol(s, &end, 10), count = 128;
+	if (*end == ':')
+		count = strtol(end + 1, &end, 10);
+	if (*end || end == s || lo < 3 || count < 1 || count > 4096 ||
+	    (count & (count - 1)) || lo % count || lo + count > INT_MAX)
+		usage_error("invalid --fds '%s' (LOW:COUNT, COUNT a power of two, "
+			    "LOW >= 3 a multiple of COUNT)",
+			    s);
+	run_cfg.fd_lo = (int)lo;
+	run_cfg.fd_count = (int)count;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_MAXI = 256, OPT_MAXW, OPT_MAXQ, OPT_FDS };
+	static const struct option opts[] = {
+		{"source", required_argument, NULL, 's'},
+		{"interval", required_argument, NULL, 'i'},
+		{"recover", no_argument, NULL, 'r'},
+		{"max-user-instances", required_argument, NULL, OPT_MAXI},
+		{"max-user-watches", required_argument, NULL, OPT_MAXW},
+		{"max-queued-events", required_argument, NULL, OPT_MAXQ},
+		{"fds", required_argument, NULL, OPT_FDS},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *dbg = getenv("UINOTIFY_DEBUG");
+	run_cfg.verbose = dbg && *dbg && strcmp(dbg, "0");
+	default_fds();
+	int c;
+	/* "+": options end at COMMAND, whose own options are its. */
+	while ((c = getopt_long(argc, argv, "+s:i:rvhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!strcmp(optarg, "auto"))
+				want.source = UINOTIFY_SOURCE_AUTO;
+			else if (!strcmp(optarg, "kernel"))
+				want.source = UINOTIFY_SOURCE_KERNEL;
+			else if (!strcmp(optarg, "scan"))
+				want.source = UINOTIFY_SOURCE_SCAN;
+			else if (!strcmp(optarg, "none"))
+				want.source = UINOTIFY_SOURCE_NONE;
+			else
+				usage_error("invalid --source '%s' (auto, kernel, "
+					    "scan or none)",
+					    optarg);
+			break;
+		case 'i':
+			want.interval =
+				(int)number("--interval", optarg, 10, 60000);
+			break;
+		case 'r':
+			want.recover = true;
+			break;
+		case OPT_MAXI:
+		case OPT_MAXW:
+		case OPT_MAXQ:
+			want.limits[c - OPT_MAXI] = (int)number(
+				opts[3 + c - OPT_MAXI].name, optarg, 0, INT_MAX);
+			break;
+		case OPT_FDS:
+			parse_fds(optarg);
+			break;
+		case 'v':
+			run_cfg.verbose = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("uinotify-run %s\n", VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "Try 'uinotify-run --help' for more "
+					"information.\n");
+			return EXIT_OURS;
+		}
+	}
+	if (optind >= argc)
+		usage_error("%s", "no COMMAND given");
+	char **command = argv + optind;
+	if (run_supervised()) {
+		/* Nested (or the tree is served already): the outer
+		 * supervisor answers every call; one is enough. */
+		if (run_cfg.verbose)
+			fprintf(stderr, "uinotify-run: already served; running "
+					"%s directly\n",
+				command[0]);
+		execvp(command[0], command);
+		int err = errno;
+		fprintf(stderr, "uinotify-run: %s: %s\n", command[0],
+			strerror(err));
+		return err == ENOENT ? 127 : 126;
+	}
+	static const struct run_launch_opts lo = {.setup = setup};
+	run_launch(command, &lo);
+}

@@ -1,0 +1,272 @@
+/*
+ * src/run/serve.c - receiving the trapped calls and answering them.
+ *
+ * THREADS.  A few receivers block in SECCOMP_IOCTL_NOTIF_RECV
+ * (each notification goes to exactly one of them) and serve what they get
+ * to the end: an add_watch on a slow share holds one receiver, not the
+ * whole tree.  A read that must block is not held by a thread: reads.c
+ * parks it and the waker answers it later.  They never exit: the process
+ * ends when the traced tree has (launch.c).
+ *
+ * ANSWERS.  Every notification gets exactly one answer: a value, an errno,
+ * CONTINUE (the kernel runs the call itself: for descriptors that are not
+ * ours; never as a security decision, since the program may change its
+ * memory between our look and the kernel's), or an fd installed with
+ * SECCOMP_ADDFD_FLAG_SEND (install and answer in one step, so a program
+ * that dies in between leaks nothing).  An answer to a caller that has
+ * gone (dead, or interrupted by a signal) fails with ENOENT; handlers
+ * undo what they must then.
+ */
+#include "run/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sources/loop.h"
+
+struct run_config run_cfg = {.fd_lo = 896, .fd_count = 128};
+
+/* Enough that one slow add_watch (a share) does not hold the tree. */
+#define RECEIVERS 4
+
+/* Messages ------------------------------------------------------------------ */
+
+static atomic_bool quiet;
+
+void run_quiet(void)
+{
+	atomic_store(&quiet, true);
+}
+
+static void vsay(const char *fmt, va_list ap)
+{
+	if (atomic_load(&quiet))
+		return;
+	char line[1024];
+	int n = snprintf(line, sizeof line, "uinotify-run: ");
+	vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	size_t len = strlen(line);
+	if (len < sizeof line - 1)
+		line[len++] = '\n';
+	/* One write: lines from several threads do not mix. */
+	(void)!write(2, line, len);
+}
+
+void run_debug(const char *fmt, ...)
+{
+	if (!run_cfg.verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+void run_warn_once(const char *fmt, ...)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static const char *said[16];
+	pthread_mutex_lock(&lock);
+	unsigned i = 0;
+	while (i < 16 && said[i] && said[i] != fmt)
+		i++;
+	bool first = i < 16 && !said[i];
+	if (first)
+		said[i] = fmt;
+	pthread_mutex_unlock(&lock);
+	if (!first)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsay(fmt, ap);
+	va_end(ap);
+}
+
+/* Answers ------------------------------------------------------------------- */
+
+static int send_resp(const struct run_call *c, int64_t val, int err,
+		     unsigned flags)
+{
+	struct seccomp_notif_resp resp = {
+		.id = c->id, .val = val, .error = -err, .flags = flags};
+	for (;;) {
+		if (ioctl(c->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+int run_reply(const struct run_call *c, int64_t val)
+{
+	return send_resp(c, val, 0, 0);
+}
+
+int run_reply_err(const struct run_call *c, int err)
+{
+	return send_resp(c, 0, err, 0);
+}
+
+int run_reply_continue(const struct run_call *c)
+{
+	return send_resp(c, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
+int run_reply_addfd(const struct run_call *c, int srcfd, int slot,
+		    bool cloexec)
+{
+	struct seccomp_notif_addfd add = {
+		.id = c->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND |
+			 (slot >= 0 ? SECCOMP_ADDFD_FLAG_SETFD : 0),
+		.srcfd = (uint32_t)srcfd,
+		.newfd = slot >= 0 ? (uint32_t)slot : 0,
+		.newfd_flags = cloexec ? O_CLOEXEC : 0,
+	};
+	for (;;) {
+		int fd = ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+		if (fd >= 0)
+			return fd;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+bool run_call_valid(const struct run_call *c)
+{
+	uint64_t id = c->id;
+	return ioctl(c->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
+}
+
+bool run_fd_trapped(int fd)
+{
+	return fd >= run_cfg.fd_lo && fd < run_cfg.fd_lo + run_cfg.fd_count;
+}
+
+/* Restarted calls ------------------------------------------------------------
+ *
+ * A few entries are enough: an entry lives from a failed answer to the
+ * restart that follows at once (or until it is replaced).
+ */
+#define REPLAYS 16
+#define REPLAY_NS 2000000000LL
+
+static struct replay {
+	pid_t tid;
+	int nr;
+	uint64_t args[3];
+	int64_t val;
+	int err;
+	int64_t when;
+} replays[REPLAYS];
+static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned replay_next;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void run_replay_keep(const struct run_call *c, int64_t val, int err)
+{
+	pthread_mutex_lock(&replay_lock);
+	struct replay *r = &replays[replay_next++ % REPLAYS];
+	*r = (struct replay){c->tid, c->nr, {c->args[0], c->args[1], c->args[2]},
+			     val, err, now_ns()};
+	pthread_mutex_unlock(&replay_lock);
+}
+
+bool run_replay_take(const struct run_call *c, int64_t *val, int *err)
+{
+	bool found = false;
+	int64_t t = now_ns();
+	pthread_mutex_lock(&replay_lock);
+	for (unsigned i = 0; i < REPLAYS && !found; i++) {
+		struct replay *r = &replays[i];
+		if (r->tid != c->tid || r->nr != c->nr ||
+		    r->args[0] != c->args[0] || r->args[1] != c->args[1] ||
+		    r->args[2] != c->args[2] || t - r->when > REPLAY_NS)
+			continue;
+		*val = r->val;
+		*err = r->err;
+		r->tid = 0;
+		found = true;
+	}
+	pthread_mutex_unlock(&replay_lock);
+	return found;
+}
+
+/* Receivers ----------------------------------------------------------------- */
+
+static void *receive(void *arg)
+{
+	int listener = (int)(intptr_t)arg;
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+	if (seccomp_notify_alloc(&req, &resp) != 0)
+		return NULL;
+	struct seccomp_notif_sizes sizes;
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
+		sizes.seccomp_notif = sizeof *req;
+	for (;;) {
+		/* The kernel refuses a request that is not zeroed. */
+		memset(req, 0, sizes.seccomp_notif);
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+			/* EINTR; ENOENT: the caller went away before we
+			 * took it.  Anything else: the listener is gone. */
+			if (errno == EINTR || errno == ENOENT)
+				continue;
+			break;
+		}
+		struct run_call c = {
+			.listener = listener,
+			.id = req->id,
+			.tid = (pid_t)req->pid,
+			.nr = req->data.nr,
+		};
+		for (int i = 0; i < 6; i++)
+			c.args[i] = req->data.args[i];
+		if (run_is_read(c.nr))
+			run_read(&c);
+		else
+			run_call_dispatch(&c);
+	}
+	seccomp_notify_free(req, resp);
+	return NULL;
+}
+
+int run_serve_start(int listener)
+{
+	for (int i = 0; i < RECEIVERS; i++) {
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		/* Every signal blocked: they are the main thread's. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int ret = pthread_create(&t, &a, receive,
+					 (void *)(intptr_t)listener);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_attr_destroy(&a);
+		if (ret)
+			return -ret;
+	}
+	return 0;
+}
