@@ -209,9 +209,13 @@ static void do_ioctl(const struct run_call *c)
 	}
 	switch (request) {
 	case FIONREAD: {
-		/* What the kernel source holds happened before this call. */
+		/* After a read in progress has taken its records (read_lock),
+		 * and with what the kernel source holds, which happened
+		 * before this call. */
+		pthread_mutex_lock(&ri->read_lock);
 		uin_remote_drain();
 		int n = (int)rq_nread(ri->q);
+		pthread_mutex_unlock(&ri->read_lock);
 		if (tgt_write(c->tid, c->args[2], &n, sizeof n) !=
 		    (ssize_t)sizeof n)
 			run_reply_err(c, EFAULT);

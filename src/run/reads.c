@@ -11,10 +11,12 @@
  * A parked read whose caller went away (signal, death) is noticed when we
  * try to answer it, or when another read parks (ID_VALID).
  *
- * ONE READ AT A TIME per instance (read_lock): peek the records, copy them
- * into the caller, answer, and only then dequeue (rq_commit), so a reply
- * that cannot be given (the caller was interrupted just then) loses
- * nothing.  A copy that faults loses what Linux's loses: the records up to
+ * ONE READ AT A TIME per instance (read_lock; FIONREAD takes it too): peek
+ * the records, copy them into the caller, take their packets out of the
+ * pipe, answer, and only then dequeue (rq_commit).  So the caller's
+ * descriptor polls as the queue is the moment it has its answer, and a
+ * reply that cannot be given (the caller was interrupted just then) loses
+ * nothing (rq_abort puts the packets back).  A copy that faults loses what Linux's loses: the records up to
  * and including the one that faulted; the answer is EFAULT, or the bytes
  * of the segments before it for readv.
  *
@@ -100,6 +102,11 @@ static int serve_locked(struct run_inst *ri, const struct run_call *c,
 		rq_abort(ri->q);
 		return -EAGAIN;
 	}
+	/* Out of the pipe before the answer: once the caller has it, its
+	 * descriptor must poll as the queue now is. */
+	bool takes = total || faulted;
+	if (takes)
+		rq_take(ri->q, written);
 	int sent;
 	if (faulted)
 		sent = total ? run_reply(c, total) : run_reply_err(c, EFAULT);
@@ -107,8 +114,8 @@ static int serve_locked(struct run_inst *ri, const struct run_call *c,
 		sent = run_reply(c, total);
 	else
 		sent = run_reply_err(c, err);
-	if (sent == 0 && (total || faulted))
-		rq_commit(ri->q, written);
+	if (sent == 0 && takes)
+		rq_commit(ri->q);
 	else
 		rq_abort(ri->q);
 	return 0;

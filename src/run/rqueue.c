@@ -75,6 +75,7 @@ struct run_queue {
 	bool overflow_queued;        /* [lock] */
 	bool peeking;                /* [lock] a peek is outstanding */
 	uint64_t peek_first, peek_end; /* [lock] its seq range */
+	unsigned taken;              /* [lock] head records rq_take took */
 	struct run_rec *overflow;    /* preallocated IN_Q_OVERFLOW record */
 };
 
@@ -312,7 +313,21 @@ ssize_t rq_peek_next(struct run_queue *q, size_t count, char **out)
 	return ret;
 }
 
-void rq_commit(struct run_queue *q, size_t written)
+/* The pipe emptied of our packets and filled again from the head, in
+ * order (after an aborted reply took some out of the middle of it). */
+static void rebuild_pipe_locked(struct run_queue *q)
+{
+	char scratch[sizeof(struct inotify_event) + NAME_MAX + 1 + 16];
+	while (read(q->rfd, scratch, sizeof scratch) > 0)
+		;
+	for (struct run_rec *r = q->head; r; r = r->next)
+		r->in_pipe = false;
+	q->piped_bytes = 0;
+	q->unpiped = q->head;
+	push_locked(q);
+}
+
+unsigned rq_take(struct run_queue *q, size_t written)
 {
 	char scratch[sizeof(struct inotify_event) + NAME_MAX + 1 + 16];
 	pthread_mutex_lock(&q->lock);
@@ -323,18 +338,32 @@ void rq_commit(struct run_queue *q, size_t written)
 	 * says reads through both kinds of name at once are not exact. */
 	reconcile_locked(q);
 	size_t off = 0;
-	while (q->head && q->head->seq >= q->peek_first &&
-	       q->head->seq < q->peek_end && off <= written) {
-		struct run_rec *r = q->head;
+	unsigned k = 0;
+	for (struct run_rec *r = q->head;
+	     r && r->seq >= q->peek_first && r->seq < q->peek_end &&
+	     off <= written;
+	     r = r->next) {
 		off += rec_size(r);
-		bool piped = r->in_pipe;
-		unlink_head_locked(q);
+		k++;
 		/* Its packet is at the pipe's head: one read takes exactly
 		 * it (reconcile just saw it there). */
-		if (piped)
+		if (r->in_pipe) {
 			(void)!read(q->rfd, scratch, sizeof scratch);
-		free_rec(q, r);
+			r->in_pipe = false;
+			q->piped_bytes -= rec_size(r);
+		}
 	}
+	q->taken = k;
+	pthread_mutex_unlock(&q->lock);
+	return k;
+}
+
+void rq_commit(struct run_queue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	for (; q->taken && q->head; q->taken--)
+		free_rec(q, unlink_head_locked(q));
+	q->taken = 0;
 	q->peeking = false;
 	push_locked(q);
 	pthread_mutex_unlock(&q->lock);
@@ -343,6 +372,9 @@ void rq_commit(struct run_queue *q, size_t written)
 void rq_abort(struct run_queue *q)
 {
 	pthread_mutex_lock(&q->lock);
+	if (q->taken)
+		rebuild_pipe_locked(q);
+	q->taken = 0;
 	q->peeking = false;
 	pthread_mutex_unlock(&q->lock);
 }

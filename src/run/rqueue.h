@@ -69,14 +69,18 @@ void rq_push(struct run_queue *q);
 ssize_t rq_peek(struct run_queue *q, size_t count, char **out);
 ssize_t rq_peek_next(struct run_queue *q, size_t count, char **out);
 /*
- * The reply went out, and `written` bytes of the peek reached the program:
- * dequeue every record of the peek that starts at or before that offset.
- * All of them when the copy succeeded (written = the byte count); up to and
+ * Before the reply: `written` bytes of the peek reached the program; take
+ * out of the pipe the packets of every record of the peek that starts at
+ * or before that offset (all of them when the copy succeeded; up to and
  * including the one whose copy faulted otherwise, as Linux's read() loses
- * an event whose copy faults.
+ * an event whose copy faults).  So once the program has its answer, its
+ * descriptor polls as the queue is.  Returns how many records that is.
  */
-void rq_commit(struct run_queue *q, size_t written);
-/* The reply could not be given (the caller was interrupted): keep them. */
+unsigned rq_take(struct run_queue *q, size_t written);
+/* The reply went out: dequeue the records rq_take took. */
+void rq_commit(struct run_queue *q);
+/* The reply could not be given (the caller was interrupted): keep them,
+ * and put their packets back in order. */
 void rq_abort(struct run_queue *q);
 
 #endif
