@@ -294,9 +294,38 @@ static bool linux_init_errno(int err)
 	       err == ENOMEM;
 }
 
+/*
+ * Under uinotify-run every inotify call of the process is served by its
+ * supervisor already (src/run/): a second layer here would make two
+ * instances for one call.  The supervisor answers ioctl(any fd,
+ * UIN_RUN_PROBE) with UIN_RUN_PROBE_REPLY (src/run/run.h); without it the
+ * ioctl fails (EBADF).  Asked once, at the first inotify_init.
+ */
+#define UIN_RUN_PROBE 0x55494e52u
+#define UIN_RUN_PROBE_REPLY 0x75696e72
+static int supervised = -1; /* -1: not asked yet */
+
+static bool under_supervisor(void)
+{
+	int v = __atomic_load_n(&supervised, __ATOMIC_RELAXED);
+	if (v < 0) {
+		int saved = errno;
+		v = libc()->syscall(SYS_ioctl, -1L, (long)UIN_RUN_PROBE, 0L) ==
+		    UIN_RUN_PROBE_REPLY;
+		errno = saved;
+		__atomic_store_n(&supervised, v, __ATOMIC_RELAXED);
+		if (v)
+			debug("served by uinotify-run: the kernel calls go to "
+			      "it");
+	}
+	return v;
+}
+
 static int create_instance(int flags, bool has_flags)
 {
 	const struct uin_real *r = libc();
+	if (under_supervisor())
+		return has_flags ? r->inotify_init1(flags) : r->inotify_init();
 	int fd = has_flags ? uinotify_init1(flags) : uinotify_init();
 	if (fd >= 0) {
 		pthread_mutex_lock(&fd_lock);

@@ -9,7 +9,10 @@
  * stands in between.
  *
  * THE SUPERVISOR is a grandchild made before the filters (so it is not
- * under them), detached: the child in between exits at once and is reaped
+ * under them), that re-executes this program without LD_PRELOAD (a drop-in
+ * library preloaded into uinotify-run would otherwise serve the
+ * supervisor's own inotify calls; its settings travel in
+ * UINOTIFY_RUN_SUPERVISOR), detached: the child in between exits at once and is reaped
  * before exec, so COMMAND inherits no child it did not make, and the
  * supervisor, in a session of its own, gets no terminal signal and no
  * signal sent to COMMAND's process group.  The filter's listener fd reaches
@@ -103,8 +106,8 @@ static void say_to_command(int sock, const char *text)
 	(void)!write(sock, text, strlen(text));
 }
 
-static _Noreturn void supervise(int sock, pid_t command,
-			       const struct run_launch_opts *opts)
+_Noreturn void run_supervise(int sock, pid_t command,
+			     const struct run_launch_opts *opts)
 {
 	setsid();
 	/* Only the socket and stderr: an inherited pipe held open here would
@@ -169,6 +172,45 @@ static _Noreturn void supervise(int sock, pid_t command,
 	_exit(0);
 }
 
+/* Our environment without LD_PRELOAD, plus the supervisor's settings. */
+static char **supervisor_env(const char *settings)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof *env);
+	if (!env)
+		return NULL;
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) &&
+		    strncmp(environ[i], "UINOTIFY_RUN_SUPERVISOR=", 24))
+			env[j++] = environ[i];
+	env[j++] = (char *)settings;
+	return env;
+}
+
+static _Noreturn void reexec_supervisor(int sock, pid_t command,
+					const struct run_launch_opts *opts)
+{
+	char settings[512], sockarg[16], pidarg[16];
+	snprintf(settings, sizeof settings, "UINOTIFY_RUN_SUPERVISOR=%s",
+		 opts->settings ? opts->settings : "");
+	snprintf(sockarg, sizeof sockarg, "%d", sock);
+	snprintf(pidarg, sizeof pidarg, "%d", (int)command);
+	char *argv[] = {(char *)"uinotify-run", (char *)"--supervise", sockarg,
+			pidarg, NULL};
+	char **env = supervisor_env(settings);
+	/* The socket must survive the exec. */
+	fcntl(sock, F_SETFD, 0);
+	if (env)
+		execve("/proc/self/exe", argv, env);
+	/* No /proc or no exec: serve from this copy of the process. */
+	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	run_supervise(sock, command, opts);
+}
+
 /* COMMAND's side ------------------------------------------------------------ */
 
 _Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts)
@@ -190,7 +232,7 @@ _Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts
 		close(sv[0]);
 		pid_t s = fork();
 		if (s == 0)
-			supervise(sv[1], self, opts);
+			reexec_supervisor(sv[1], self, opts);
 		_exit(s < 0 ? 1 : 0);
 	}
 	close(sv[1]);

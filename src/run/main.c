@@ -133,8 +133,41 @@ static void parse_fds(const char *s)
 	run_cfg.fd_count = (int)count;
 }
 
+/* The settings as text for the re-executed supervisor, and back. */
+static char settings[256];
+
+static void write_settings(void)
+{
+	snprintf(settings, sizeof settings, "%d %d %d %d %d %d %d %d %d",
+		 run_cfg.verbose, run_cfg.fd_lo, run_cfg.fd_count, want.source,
+		 want.interval, want.recover, want.limits[0], want.limits[1],
+		 want.limits[2]);
+}
+
+static bool read_settings(const char *s)
+{
+	int v, rec;
+	if (!s || sscanf(s, "%d %d %d %d %d %d %d %d %d", &v, &run_cfg.fd_lo,
+			 &run_cfg.fd_count, &want.source, &want.interval, &rec,
+			 &want.limits[0], &want.limits[1],
+			 &want.limits[2]) != 9)
+		return false;
+	run_cfg.verbose = v;
+	want.recover = rec;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
+	static struct run_launch_opts lo = {.setup = setup, .settings = settings};
+	/* The supervisor, re-executed by launch.c: uinotify-run --supervise
+	 * SOCK PID, its settings in UINOTIFY_RUN_SUPERVISOR. */
+	if (argc == 4 && !strcmp(argv[1], "--supervise")) {
+		if (!read_settings(getenv("UINOTIFY_RUN_SUPERVISOR")))
+			return EXIT_OURS;
+		unsetenv("UINOTIFY_RUN_SUPERVISOR");
+		run_supervise(atoi(argv[2]), (pid_t)atoi(argv[3]), &lo);
+	}
 	enum { OPT_MAXI = 256, OPT_MAXW, OPT_MAXQ, OPT_FDS };
 	static const struct option opts[] = {
 		{"source", required_argument, NULL, 's'},
@@ -217,6 +250,6 @@ int main(int argc, char **argv)
 			strerror(err));
 		return err == ENOENT ? 127 : 126;
 	}
-	static const struct run_launch_opts lo = {.setup = setup};
+	write_settings();
 	run_launch(command, &lo);
 }
