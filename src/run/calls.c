@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,6 +69,16 @@ static void answer_once(const struct run_call *c, int64_t val, int err)
 		run_replay_keep(c, val, err);
 }
 
+/*
+ * Installing a descriptor at a chosen number replaces what is there (as
+ * dup2 does), so finding a free number and installing there is one step
+ * for all of our installs: two threads of one program calling
+ * inotify_init1 at once must not both take the same free number.  (The
+ * program's own opens never reach our numbers unless its lower ones are
+ * all taken: docs/run.md.)
+ */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* inotify_init1 ------------------------------------------------------------- */
 
 static void do_init1(const struct run_call *c, int flags)
@@ -87,6 +98,7 @@ static void do_init1(const struct run_call *c, int flags)
 	}
 	/* In the trapped range when it has room; otherwise wherever the
 	 * kernel puts it (reads there are plain packet reads: docs/run.md). */
+	pthread_mutex_lock(&install_lock);
 	int slot = tgt_free_slot(c->tid, run_cfg.fd_lo,
 				 run_cfg.fd_lo + run_cfg.fd_count);
 	int fd = run_reply_addfd(c, user_fd, slot < 0 ? -1 : slot,
@@ -94,6 +106,7 @@ static void do_init1(const struct run_call *c, int flags)
 	if (fd < 0 && fd != -ENOENT && slot >= 0)
 		/* The slot is beyond the caller's RLIMIT_NOFILE. */
 		fd = run_reply_addfd(c, user_fd, -1, flags & IN_CLOEXEC);
+	pthread_mutex_unlock(&install_lock);
 	close(user_fd);
 	if (fd < 0) {
 		if (fd != -ENOENT)
@@ -255,17 +268,17 @@ static void do_ioctl(const struct run_call *c)
 static void do_dup(const struct run_call *c, int fd, long min, bool cloexec)
 {
 	int lo = run_cfg.fd_lo, hi = run_cfg.fd_lo + run_cfg.fd_count;
-	int slot = min >= hi ? -EMFILE
-			     : tgt_free_slot(c->tid, min > lo ? (int)min : lo, hi);
-	int ours = slot >= 0 ? tgt_get_fd(c->tid, fd) : -EMFILE;
-	if (ours < 0) {
-		run_reply_continue(c);
-		return;
-	}
-	int got = run_reply_addfd(c, ours, slot, cloexec);
+	int ours = tgt_get_fd(c->tid, fd);
+	pthread_mutex_lock(&install_lock);
+	int slot = min >= hi || ours < 0
+			   ? -EMFILE
+			   : tgt_free_slot(c->tid, min > lo ? (int)min : lo, hi);
+	int got = slot >= 0 ? run_reply_addfd(c, ours, slot, cloexec) : -EMFILE;
+	pthread_mutex_unlock(&install_lock);
 	if (got < 0 && got != -ENOENT)
-		run_reply_continue(c); /* e.g. beyond RLIMIT_NOFILE */
-	close(ours);
+		run_reply_continue(c); /* range full, beyond RLIMIT_NOFILE */
+	if (ours >= 0)
+		close(ours);
 }
 
 static void do_fd_call(const struct run_call *c)

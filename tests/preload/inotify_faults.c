@@ -1,0 +1,262 @@
+/*
+ * tests/preload/inotify_faults.c - a plain <sys/inotify.h> program for the
+ * fault cases of test_run_faults: signals during a blocking read, a reader
+ * killed while it waits, many threads and many processes at once, a daemon
+ * that outlives its parent, and what a program gets once the supervisor is
+ * gone.  Prints one line per observation, the same under uinotify-run as
+ * against the kernel (except "enosys", which only means something under
+ * uinotify-run).
+ *
+ *   inotify_faults DIR MODE [ARG]
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *dir;
+static char buf[65536] __attribute__((aligned(8)));
+
+static const char *path(const char *rel)
+{
+	static __thread char p[4][4096];
+	static __thread int i;
+	char *out = p[i++ % 4];
+	snprintf(out, sizeof p[0], "%s/%s", dir, rel);
+	return out;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+static const char *first_name(ssize_t n)
+{
+	struct inotify_event *e = (struct inotify_event *)buf;
+	return n >= (ssize_t)sizeof *e && e->len ? e->name : "";
+}
+
+/* A blocking read interrupted by a handler installed with SA_RESTART goes
+ * on waiting, and returns the event that comes after the signal. */
+static void *make_later(void *arg)
+{
+	(void)arg;
+	usleep(300000); /* after the alarm; either order gives the same */
+	mkdir(path("late"), 0755);
+	return NULL;
+}
+
+static int sa_restart(void)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+	inotify_add_watch(fd, dir, IN_CREATE);
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {.it_value = {0, 100000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	pthread_t t;
+	pthread_create(&t, NULL, make_later, NULL);
+	ssize_t n = read(fd, buf, sizeof buf);
+	printf("read with SA_RESTART = %zd %s\n", n, n < 0 ? strerrorname_np(errno)
+							   : first_name(n));
+	pthread_join(t, NULL);
+	return 0;
+}
+
+/* A reader killed while it waits takes nothing with it: the next event
+ * goes to the reader that is left. */
+static int killed_reader(void)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+	inotify_add_watch(fd, dir, IN_CREATE);
+	int sync[2];
+	if (pipe(sync) < 0)
+		return 1;
+	pid_t child = fork();
+	if (child == 0) {
+		(void)!write(sync[1], "r", 1);
+		ssize_t n = read(fd, buf, sizeof buf);
+		printf("the killed reader read %zd\n", n);
+		_exit(0);
+	}
+	char b;
+	(void)!read(sync[0], &b, 1);
+	usleep(100000); /* let it block; either way it must not matter */
+	kill(child, SIGKILL);
+	int st;
+	waitpid(child, &st, 0);
+	printf("reader killed: %d\n", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	mkdir(path("after"), 0755);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	printf("poll = %d\n", poll(&p, 1, 5000));
+	ssize_t n = read(fd, buf, sizeof buf);
+	printf("survivor read = %zd %s\n", n, first_name(n));
+	return 0;
+}
+
+/* Threads each with their own instance and directory, all at once. */
+static void *thread_body(void *arg)
+{
+	long id = (long)arg, ok = 0;
+	char sub[64];
+	snprintf(sub, sizeof sub, "t%ld", id);
+	mkdir(path(sub), 0755);
+	char b[4096] __attribute__((aligned(8)));
+	for (int i = 0; i < 100; i++) {
+		int fd = inotify_init1(IN_CLOEXEC);
+		int wd = inotify_add_watch(fd, path(sub), IN_CREATE);
+		char name[96];
+		snprintf(name, sizeof name, "%s/x%d", sub, i);
+		mkdir(path(name), 0755);
+		ssize_t n = read(fd, b, sizeof b);
+		struct inotify_event *e = (struct inotify_event *)b;
+		ok += fd >= 0 && wd == 1 && n == 32 && e->wd == 1 &&
+		      (e->mask & IN_CREATE);
+		close(fd);
+	}
+	return (void *)ok;
+}
+
+static int threads(int n)
+{
+	pthread_t t[64];
+	long ok = 0;
+	for (long i = 0; i < n; i++)
+		pthread_create(&t[i], NULL, thread_body, (void *)i);
+	for (int i = 0; i < n; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		ok += (long)r;
+	}
+	printf("threads: %ld of %d rounds right\n", ok, n * 100);
+	return 0;
+}
+
+/* Many processes, each an instance, a watch and an event of its own. */
+static int processes(int n)
+{
+	int ok = 0, running = 0;
+	for (int i = 0; i < n || running; i++) {
+		if (i < n) {
+			pid_t p = fork();
+			if (p == 0) {
+				int fd = inotify_init1(IN_CLOEXEC);
+				int wd = inotify_add_watch(fd, dir, IN_DELETE);
+				_exit(fd >= 0 && wd == 1 && close(fd) == 0 ? 0 : 1);
+			}
+			if (p > 0)
+				running++;
+		}
+		if (running >= 32 || i >= n) {
+			int st;
+			if (wait(&st) > 0) {
+				running--;
+				ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+			}
+		}
+	}
+	printf("processes: %d of %d right\n", ok, n);
+	return 0;
+}
+
+/* The parent exits at once; the daemon, in a session of its own, reports
+ * what it sees to out until it sees "stop". */
+static int daemon_mode(const char *out)
+{
+	pid_t p = fork();
+	if (p != 0) {
+		printf("parent exits\n");
+		return 0;
+	}
+	setsid();
+	if (fork() != 0)
+		_exit(0);
+	int o = open(out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	int nul = open("/dev/null", O_RDWR);
+	dup2(nul, 0);
+	dup2(nul, 1);
+	dup2(nul, 2);
+	int fd = inotify_init1(IN_CLOEXEC);
+	int wd = inotify_add_watch(fd, dir, IN_CREATE);
+	dprintf(o, "daemon watching: %d\n", wd);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0) {
+			dprintf(o, "daemon read: %s\n", strerrorname_np(errno));
+			_exit(1);
+		}
+		for (ssize_t off = 0; off < n;) {
+			struct inotify_event *e = (struct inotify_event *)(buf + off);
+			dprintf(o, "daemon saw %s\n", e->len ? e->name : "");
+			if (e->len && !strcmp(e->name, "stop"))
+				_exit(0);
+			off += (ssize_t)sizeof *e + e->len;
+		}
+	}
+}
+
+/* What the calls give once the supervisor is gone: prints "ready", then
+ * waits for SIGUSR1 (the test kills the supervisor first). */
+static int enosys(void)
+{
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	printf("before: init1 %s, add_watch %d\n", fd >= 0 ? "ok" : "failed",
+	       inotify_add_watch(fd, dir, IN_CREATE));
+	printf("ready\n");
+	int sig;
+	sigwait(&s, &sig);
+	errno = 0;
+	int fd2 = inotify_init1(IN_CLOEXEC);
+	printf("after: init1 = %d %s\n", fd2, strerrorname_np(errno));
+	errno = 0;
+	int wd = inotify_add_watch(fd, dir, IN_DELETE);
+	printf("after: add_watch = %d %s\n", wd, strerrorname_np(errno));
+	errno = 0;
+	ssize_t n = read(fd, buf, sizeof buf);
+	printf("after: read = %zd %s\n", n, strerrorname_np(errno));
+	errno = 0;
+	printf("after: close = %d\n", close(fd));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s DIR MODE [ARG]\n", argv[0]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	dir = argv[1];
+	const char *mode = argv[2], *arg = argc > 3 ? argv[3] : "8";
+	if (!strcmp(mode, "sarestart"))
+		return sa_restart();
+	if (!strcmp(mode, "killed-reader"))
+		return killed_reader();
+	if (!strcmp(mode, "threads"))
+		return threads(atoi(arg) > 64 ? 64 : atoi(arg));
+	if (!strcmp(mode, "processes"))
+		return processes(atoi(arg));
+	if (!strcmp(mode, "daemon"))
+		return daemon_mode(arg);
+	if (!strcmp(mode, "enosys"))
+		return enosys();
+	fprintf(stderr, "unknown mode %s\n", mode);
+	return 2;
+}
