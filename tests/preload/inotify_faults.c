@@ -236,6 +236,21 @@ static int enosys(void)
 	return 0;
 }
 
+/* add_watch on each path given (after DIR, comma-separated): the errno
+ * order of lookup and read permission, for whoever runs this. */
+static int access_mode(char *list)
+{
+	int fd = inotify_init1(IN_CLOEXEC);
+	for (char *save, *p = strtok_r(list, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		errno = 0;
+		int wd = inotify_add_watch(fd, path(p), IN_CREATE);
+		printf("add_watch %s = %d %s\n", p, wd,
+		       wd < 0 ? strerrorname_np(errno) : "");
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -257,6 +272,8 @@ int main(int argc, char **argv)
 		return daemon_mode(arg);
 	if (!strcmp(mode, "enosys"))
 		return enosys();
+	if (!strcmp(mode, "access") && argc > 3)
+		return access_mode(argv[3]);
 	fprintf(stderr, "unknown mode %s\n", mode);
 	return 2;
 }
