@@ -15,59 +15,11 @@ static const char *const debug_env[] = {"UINOTIFY_DEBUG=1", NULL};
 static const char *const bindfs_env[] = {
 	"UINOTIFY_DEBUG=1", "UINOTIFY_SCAN_INTERVAL_MS=100", NULL};
 
-static void require(const char *prog, const char *package)
-{
-	if (!pl_which(prog)) {
-		char why[256];
-		snprintf(why, sizeof why,
-			 "%s not installed (apt-get install -y %s)", prog,
-			 package);
-		SKIP(strdup(why));
-	}
-}
-
 static void check_uinotify_used(struct pl_child *c)
 {
 	if (!strstr(c->ebuf, "uinotify instance"))
 		pl_dump(c, "program");
 	CHECK(strstr(c->ebuf, "uinotify instance") != NULL);
-}
-
-/* bindfs ------------------------------------------------------------------- */
-
-/*
- * Run body(watch_dir, change_dir) in a child with a bindfs mount of
- * change_dir on watch_dir, and unmount whatever happens to the child.
- */
-static void with_bindfs(void (*body)(const char *watch, const char *change))
-{
-	require("bindfs", "bindfs");
-	if (access("/dev/fuse", R_OK | W_OK) != 0)
-		SKIP("no /dev/fuse");
-	char back[512], mnt[512];
-	snprintf(back, sizeof back, "%s", uin_test_path("back"));
-	snprintf(mnt, sizeof mnt, "%s", uin_test_path("mnt"));
-	CHECK_OK(mkdir(back, 0755));
-	CHECK_OK(mkdir(mnt, 0755));
-	char cmd[1200];
-	snprintf(cmd, sizeof cmd, "bindfs '%s' '%s'", back, mnt);
-	if (system(cmd) != 0)
-		SKIP("bindfs cannot mount here");
-	fflush(NULL);
-	pid_t pid = fork();
-	CHECK(pid >= 0);
-	if (pid == 0) {
-		body(mnt, back);
-		_exit(0);
-	}
-	int status;
-	waitpid(pid, &status, 0);
-	snprintf(cmd, sizeof cmd, "umount -l '%s' 2>/dev/null || "
-		 "fusermount -uz '%s'", mnt, mnt);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not unmount %s\n", mnt);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
 /* inotifywait -m ----------------------------------------------------------- */
@@ -109,7 +61,7 @@ static void inotifywait_body(const char *watch, const char *change,
 TEST(inotifywait_local)
 {
 	pl_require_preload();
-	require("inotifywait", "inotify-tools");
+	pl_require("inotifywait", "inotify-tools");
 	const char *dir = uin_test_path("w");
 	CHECK_OK(mkdir(dir, 0755));
 	inotifywait_body(dir, dir, debug_env, false);
@@ -123,8 +75,8 @@ static void inotifywait_bindfs_body(const char *watch, const char *change)
 TEST(inotifywait_bindfs)
 {
 	pl_require_preload();
-	require("inotifywait", "inotify-tools");
-	with_bindfs(inotifywait_bindfs_body);
+	pl_require("inotifywait", "inotify-tools");
+	pl_with_bindfs(inotifywait_bindfs_body);
 }
 
 /* tail -F ------------------------------------------------------------------ */
@@ -170,7 +122,7 @@ static void tail_body(const char *watch, const char *change,
 TEST(tail_follow_local)
 {
 	pl_require_preload();
-	require("tail", "coreutils");
+	pl_require("tail", "coreutils");
 	const char *dir = uin_test_path("t");
 	CHECK_OK(mkdir(dir, 0755));
 	tail_body(dir, dir, "60", debug_env);
@@ -211,8 +163,8 @@ static void tail_bindfs_body(const char *watch, const char *change)
 TEST(tail_follow_bindfs)
 {
 	pl_require_preload();
-	require("tail", "coreutils");
-	with_bindfs(tail_bindfs_body);
+	pl_require("tail", "coreutils");
+	pl_with_bindfs(tail_bindfs_body);
 }
 
 /* Python, ctypes CDLL(None) + os.read --------------------------------------- */
@@ -281,5 +233,5 @@ static void python_bindfs_body(const char *watch, const char *change)
 TEST(python_ctypes_bindfs)
 {
 	pl_require_preload();
-	with_bindfs(python_bindfs_body);
+	pl_with_bindfs(python_bindfs_body);
 }

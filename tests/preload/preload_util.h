@@ -44,6 +44,20 @@ static PL_UNUSED void pl_require_preload(void)
 #endif
 }
 
+static PL_UNUSED const char *pl_which(const char *name);
+
+/* Skip unless prog is installed (from the Debian package). */
+static PL_UNUSED void pl_require(const char *prog, const char *package)
+{
+	if (!pl_which(prog)) {
+		char why[256];
+		snprintf(why, sizeof why,
+			 "%s not installed (apt-get install -y %s)", prog,
+			 package);
+		SKIP(strdup(why));
+	}
+}
+
 /* Full path of an executable found in PATH (or given with a slash), or NULL. */
 static PL_UNUSED const char *pl_which(const char *name)
 {
@@ -245,6 +259,44 @@ static PL_UNUSED void pl_stop(struct pl_child *c)
 	if (c->err >= 0)
 		close(c->err);
 	c->out = c->err = -1;
+}
+
+/*
+ * Run body(watch_dir, change_dir) in a child with a bindfs mount of
+ * change_dir on watch_dir, and unmount whatever happens to the child.
+ * Changes made in change_dir are invisible to the kernel's inotify on
+ * watch_dir, as on a network share.
+ */
+static PL_UNUSED void pl_with_bindfs(void (*body)(const char *watch,
+						   const char *change))
+{
+	pl_require("bindfs", "bindfs");
+	if (access("/dev/fuse", R_OK | W_OK) != 0)
+		SKIP("no /dev/fuse");
+	char back[512], mnt[512];
+	snprintf(back, sizeof back, "%s", uin_test_path("back"));
+	snprintf(mnt, sizeof mnt, "%s", uin_test_path("mnt"));
+	CHECK_OK(mkdir(back, 0755));
+	CHECK_OK(mkdir(mnt, 0755));
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "bindfs '%s' '%s'", back, mnt);
+	if (system(cmd) != 0)
+		SKIP("bindfs cannot mount here");
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		body(mnt, back);
+		_exit(0);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	snprintf(cmd, sizeof cmd, "umount -l '%s' 2>/dev/null || "
+		 "fusermount -uz '%s'", mnt, mnt);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not unmount %s\n", mnt);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
 static PL_UNUSED void pl_write_file(const char *path, const char *text,
