@@ -191,3 +191,19 @@ TEST(its_own_failures_exit_125_126_127)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 125);
 	CHECK(strstr(c.ebuf, "invalid --source 'bogus'") != NULL);
 }
+
+/* Limits count the whole tree; a closed instance frees its place before
+ * the next call, as in Linux. */
+TEST(limits_from_the_options)
+{
+	run_require();
+	static struct pl_child c;
+	char *argv[] = {(char *)UIN_PRELOAD_FAULTS, (char *)run_dir("w"),
+			(char *)"limits", NULL};
+	CHECK_EQ(run_program(true, "--max-user-instances=5 --max-user-watches=7",
+			     argv, NULL, &c, 30000),
+		 0);
+	CHECK_STR(c.obuf, "instances: 5, then EMFILE\n"
+			  "after one close: ok\n"
+			  "watches: 7, then ENOSPC\n");
+}

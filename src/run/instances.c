@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <uinotify/inotify.h>
@@ -22,6 +23,11 @@ static struct run_inst *table;   /* [table_lock] */
 static unsigned live;            /* [table_lock] */
 static unsigned long next_id = 1; /* [table_lock] */
 static int close_fd = -1;        /* the close-detection inotify instance */
+/* Instances the program closed that are not freed yet (their limit charge
+ * is still held), and the threads reading close events right now. */
+static unsigned ending;           /* [table_lock] */
+static unsigned reading_closes;   /* [table_lock] */
+static pthread_cond_t ended = PTHREAD_COND_INITIALIZER;
 
 int ri_init(void)
 {
@@ -67,7 +73,34 @@ static void destroy(struct run_inst *ri)
 	rq_destroy(ri->q);
 	pthread_mutex_destroy(&ri->read_lock);
 	run_debug("instance %lu ended", ri->id);
+	bool was_ending = ri->closed;
 	free(ri);
+	if (was_ending) {
+		pthread_mutex_lock(&table_lock);
+		ending--;
+		pthread_cond_broadcast(&ended);
+		pthread_mutex_unlock(&table_lock);
+	}
+}
+
+/*
+ * Before saying EMFILE: let what the program has closed so far end.  The
+ * kernel queues a description's close event before the close() that
+ * released it returns, so after reading the events and waiting for the
+ * instances they end (and for a waker thread that is reading them too),
+ * the count is exact for every close that happened before this call.
+ */
+static void settle_closes(void)
+{
+	ri_handle_close_events();
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2; /* a reference held by a call in progress */
+	pthread_mutex_lock(&table_lock);
+	while ((ending || reading_closes) &&
+	       pthread_cond_timedwait(&ended, &table_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&table_lock);
 }
 
 void ri_get(struct run_inst *ri)
@@ -95,6 +128,10 @@ int ri_create(bool nonblock, struct run_inst **out, int *user_fd)
 	}
 	ri->sink = (struct uin_instance_sink){sink_event, sink_overflow, ri};
 	ret = uin_remote_create(&ri->sink, &ri->ui);
+	if (ret == -EMFILE) {
+		settle_closes();
+		ret = uin_remote_create(&ri->sink, &ri->ui);
+	}
 	if (ret < 0) {
 		close(*user_fd);
 		rq_destroy(ri->q);
@@ -158,6 +195,8 @@ void ri_maybe_end(struct run_inst *ri)
 	pthread_mutex_unlock(&ri->read_lock);
 	pthread_mutex_lock(&table_lock);
 	bool gone = ri->closed && !waiting && unlink_locked(ri);
+	if (gone)
+		ending++;
 	pthread_mutex_unlock(&table_lock);
 	if (gone)
 		ri_put(ri); /* the table's */
@@ -174,14 +213,17 @@ void ri_abandon(struct run_inst *ri)
 void ri_handle_close_events(void)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	pthread_mutex_lock(&table_lock);
+	reading_closes++;
+	pthread_mutex_unlock(&table_lock);
 	for (;;) {
 		ssize_t n = read(close_fd, buf, sizeof buf);
 		if (n <= 0)
-			return;
+			break;
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
 			p += sizeof *e + e->len;
-			struct run_inst *ended = NULL;
+			struct run_inst *ended_ri = NULL;
 			pthread_mutex_lock(&table_lock);
 			struct run_inst *ri = table;
 			while (ri && ri->close_wd != e->wd)
@@ -191,16 +233,20 @@ void ri_handle_close_events(void)
 			if (ri && (e->mask & (IN_CLOSE_NOWRITE | IN_CLOSE_WRITE)) &&
 			    --ri->opens <= 0 && !ri->closed) {
 				ri->closed = true;
-				ended = ri;
-				ri_get(ended);
+				ended_ri = ri;
+				ri_get(ended_ri);
 			}
 			pthread_mutex_unlock(&table_lock);
-			if (ended) {
+			if (ended_ri) {
 				run_debug("instance %lu closed by the program",
-					  ended->id);
-				ri_maybe_end(ended);
-				ri_put(ended);
+					  ended_ri->id);
+				ri_maybe_end(ended_ri);
+				ri_put(ended_ri);
 			}
 		}
 	}
+	pthread_mutex_lock(&table_lock);
+	reading_closes--;
+	pthread_cond_broadcast(&ended);
+	pthread_mutex_unlock(&table_lock);
 }

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,14 @@ static void *thread_body(void *arg)
 		mkdir(path(name), 0755);
 		ssize_t n = read(fd, b, sizeof b);
 		struct inotify_event *e = (struct inotify_event *)b;
-		ok += fd >= 0 && wd == 1 && n == 32 && e->wd == 1 &&
-		      (e->mask & IN_CREATE);
+		bool right = fd >= 0 && wd == 1 && n == 32 && e->wd == 1 &&
+			     (e->mask & IN_CREATE);
+		if (!right && ok == i)
+			fprintf(stderr, "thread %ld round %d: fd %d wd %d read "
+					"%zd wd %d mask %#x\n",
+				id, i, fd, wd, n, n > 0 ? e->wd : 0,
+				n > 0 ? e->mask : 0);
+		ok += right;
 		close(fd);
 	}
 	return (void *)ok;
@@ -251,6 +258,29 @@ static int access_mode(char *list)
 	return 0;
 }
 
+/* Instances until EMFILE; one closed makes room at once; watches until
+ * ENOSPC (distinct directories). */
+static int limits(void)
+{
+	int fds[300], n = 0;
+	while (n < 300 && (fds[n] = inotify_init1(IN_CLOEXEC)) >= 0)
+		n++;
+	printf("instances: %d, then %s\n", n, strerrorname_np(errno));
+	close(fds[--n]);
+	int again = inotify_init1(IN_CLOEXEC);
+	printf("after one close: %s\n", again >= 0 ? "ok" : strerrorname_np(errno));
+	int w = 0;
+	char sub[64];
+	for (; w < 300; w++) {
+		snprintf(sub, sizeof sub, "w%d", w);
+		mkdir(path(sub), 0755);
+		if (inotify_add_watch(again, path(sub), IN_CREATE) < 0)
+			break;
+	}
+	printf("watches: %d, then %s\n", w, strerrorname_np(errno));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -272,6 +302,8 @@ int main(int argc, char **argv)
 		return daemon_mode(arg);
 	if (!strcmp(mode, "enosys"))
 		return enosys();
+	if (!strcmp(mode, "limits"))
+		return limits();
 	if (!strcmp(mode, "access") && argc > 3)
 		return access_mode(argv[3]);
 	fprintf(stderr, "unknown mode %s\n", mode);
