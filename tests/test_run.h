@@ -38,6 +38,11 @@ static RUN_UNUSED void run_require(void)
 #endif
 }
 
+/* Tests name the binary in argv only after run_require() has passed. */
+#ifndef UIN_RUN_BIN
+#define UIN_RUN_BIN "uinotify-run-not-built"
+#endif
+
 /*
  * argv (NULL-terminated, at most 30 words) run under uinotify-run when
  * supervised (with run_opts, space-separated, before COMMAND), plainly

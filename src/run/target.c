@@ -11,6 +11,7 @@
 #include "run/target.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
@@ -29,12 +30,18 @@
 
 /* Memory -------------------------------------------------------------------- */
 
+/* Receivers ask at once; the first answer is as good as any. */
 static long page_size(void)
 {
-	static long ps;
-	if (!ps)
-		ps = sysconf(_SC_PAGESIZE);
-	return ps > 0 ? ps : 4096;
+	static _Atomic long ps;
+	long v = atomic_load_explicit(&ps, memory_order_relaxed);
+	if (!v) {
+		v = sysconf(_SC_PAGESIZE);
+		if (v <= 0)
+			v = 4096;
+		atomic_store_explicit(&ps, v, memory_order_relaxed);
+	}
+	return v;
 }
 
 static ssize_t mem_fallback(pid_t tid, uint64_t addr, void *buf, size_t len,
