@@ -122,7 +122,8 @@ static struct run_rec *unlink_head_locked(struct run_queue *q)
 static void reconcile_locked(struct run_queue *q)
 {
 	int have = 0;
-	if (ioctl(q->rfd, FIONREAD, &have) < 0 || have < 0)
+	if (ioctl(q->rfd, FIONREAD, &have) < 0 || have < 0 ||
+	    (size_t)have > q->piped_bytes)
 		return;
 	size_t stolen = q->piped_bytes - (size_t)have;
 	while (stolen && q->head && q->head->in_pipe &&
@@ -339,9 +340,11 @@ unsigned rq_take(struct run_queue *q, size_t written)
 	reconcile_locked(q);
 	size_t off = 0;
 	unsigned k = 0;
-	for (struct run_rec *r = q->head;
-	     r && r->seq >= q->peek_first && r->seq < q->peek_end &&
-	     off <= written;
+	struct run_rec *r = q->head;
+	/* off <= written: a record whose copy faulted part way (or at its
+	 * first byte) is lost, as Linux dequeues it before copying. */
+	for (; r && r->seq >= q->peek_first && r->seq < q->peek_end &&
+	       off <= written;
 	     r = r->next) {
 		off += rec_size(r);
 		k++;
@@ -353,6 +356,14 @@ unsigned rq_take(struct run_queue *q, size_t written)
 			q->piped_bytes -= rec_size(r);
 		}
 	}
+	/* Records of the range still in the backlog are taken too: they
+	 * must not be pushed into the room the reads above made before
+	 * rq_commit unlinks them (their packets would stay behind). */
+	for (struct run_rec *t = q->head; t && t != r; t = t->next)
+		if (t == q->unpiped) {
+			q->unpiped = r;
+			break;
+		}
 	q->taken = k;
 	pthread_mutex_unlock(&q->lock);
 	return k;
