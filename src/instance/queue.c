@@ -390,7 +390,13 @@ int uin_queue_nread(struct uin_instance *inst, int *out)
 {
 	pthread_mutex_lock(&inst->q_lock);
 	bool dead = inst->dead;
-	*out = (int)inst->q_bytes;
+	int bytes = (int)inst->q_bytes;
+	/* What FIONREAD counts, poll sees from now on: the bytes a dispatch
+	 * round still under way (a drain, the loop thread) would write at
+	 * its end are written now. */
+	if (!dead && inst->iofd >= 0 && inst->unsignaled)
+		flush_unsignaled_locked(inst, inst->unsignaled);
 	pthread_mutex_unlock(&inst->q_lock);
+	*out = bytes;
 	return dead ? -EBADF : 0;
 }
