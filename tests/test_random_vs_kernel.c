@@ -4,8 +4,8 @@
  * kernel's inotify and against uinotify in the same run, compared record
  * by record, with FIONREAD and poll(fd, 0) at every step and a pause
  * longer than a scanner tick at the end (late and repeated records are
- * differences too).  Both ways in: the drop-in library and uinotify-run,
- * on the test's local directory.
+ * differences too).  Every way in: the library's API, the drop-in library
+ * and uinotify-run, on the test's local directory.
  *
  * Fixed seeds here; more with UIN_RANDOM_SEEDS=N (seeds 1..N) and
  * UIN_RANDOM_STEPS=N, e.g. before calling a change to the sources done:
@@ -14,9 +14,6 @@
  */
 #include "test_run.h"
 
-#ifndef UIN_PRELOAD_RANDOM
-#define UIN_PRELOAD_RANDOM "inotify_random-not-built"
-#endif
 
 static long env_long(const char *name, long dflt)
 {
@@ -24,8 +21,10 @@ static long env_long(const char *name, long dflt)
 	return v && *v ? strtol(v, NULL, 10) : dflt;
 }
 
+enum way { DROP_IN, SUPERVISED, API };
+
 /* Runs seeds 1..N each way; the first seed that differs fails. */
-static void seeds(bool supervised, const char *const *extra)
+static void seeds(enum way way, const char *const *extra)
 {
 	long n = env_long("UIN_RANDOM_SEEDS", 12);
 	long steps = env_long("UIN_RANDOM_STEPS", 300);
@@ -37,13 +36,16 @@ static void seeds(bool supervised, const char *const *extra)
 		snprintf(seed_s, sizeof seed_s, "%ld", seed);
 		snprintf(kname, sizeof kname, "k%ld", seed);
 		snprintf(uname, sizeof uname, "u%ld", seed);
-		char *argv[] = {(char *)UIN_PRELOAD_RANDOM, (char *)run_dir(kname),
+		char *argv[] = {(char *)UIN_RANDOM_PLAIN, (char *)run_dir(kname),
 				seed_s, steps_s, NULL};
 		int ks = run_program(false, NULL, argv, NULL, &kernel, 60000);
 		argv[1] = (char *)run_dir(uname);
 		int us;
-		if (supervised) {
+		if (way == SUPERVISED) {
 			us = run_program(true, NULL, argv, extra, &ours, 60000);
+		} else if (way == API) {
+			argv[0] = (char *)UIN_RANDOM_API_BIN;
+			us = run_program(false, NULL, argv, extra, &ours, 60000);
 		} else {
 			char **env = pl_env(true, extra);
 			pl_spawn(&ours, argv, env, NULL);
@@ -76,7 +78,7 @@ TEST(drop_in_local)
 {
 #ifdef UIN_PRELOAD_SO
 	pl_require_preload();
-	seeds(false, NULL);
+	seeds(DROP_IN, NULL);
 #else
 	SKIP("the drop-in library is not built");
 #endif
@@ -87,7 +89,7 @@ TEST(drop_in_local_kernel_source)
 #ifdef UIN_PRELOAD_SO
 	pl_require_preload();
 	static const char *const env[] = {"UINOTIFY_SOURCE=kernel", NULL};
-	seeds(false, env);
+	seeds(DROP_IN, env);
 #else
 	SKIP("the drop-in library is not built");
 #endif
@@ -96,5 +98,16 @@ TEST(drop_in_local_kernel_source)
 TEST(run_local)
 {
 	run_require();
-	seeds(true, NULL);
+	seeds(SUPERVISED, NULL);
+}
+
+TEST(api_local)
+{
+	seeds(API, NULL);
+}
+
+TEST(api_local_kernel_source)
+{
+	static const char *const env[] = {"UINOTIFY_SOURCE=kernel", NULL};
+	seeds(API, env);
 }

@@ -16,6 +16,10 @@
  * system call returns.  At the end both are drained, and then watched for
  * a while longer than a scanner tick: a late or repeated record prints.
  *
+ * Built with UIN_RANDOM_API, it calls the library's API (uinotify_init1,
+ * uinotify_read, ...) instead of the system calls: the same comparison
+ * for C programs that link uinotify.
+ *
  * Nothing that legitimately differs is printed: cookies are numbered in
  * the order they first appear; names and wds are the same by the rules.
  */
@@ -35,6 +39,21 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#ifdef UIN_RANDOM_API
+#include <uinotify/inotify.h>
+#define in_init1 uinotify_init1
+#define in_add_watch uinotify_add_watch
+#define in_rm_watch uinotify_rm_watch
+#define in_read uinotify_read
+#define in_ioctl uinotify_ioctl
+#else
+#define in_init1 inotify_init1
+#define in_add_watch inotify_add_watch
+#define in_rm_watch inotify_rm_watch
+#define in_read read
+#define in_ioctl ioctl
+#endif
 
 static const char *root;
 static uint64_t rng;
@@ -154,7 +173,7 @@ static int inst[2];
 
 static void do_read(int i, size_t size)
 {
-	ssize_t n = read(inst[i], buf, size);
+	ssize_t n = in_read(inst[i], buf, size);
 	printf("read %c %zu = %s\n", 'A' + i, size, res((int)n));
 	if (n > 0)
 		print_records((char)('A' + i), n);
@@ -164,7 +183,7 @@ static void state(void)
 {
 	for (int i = 0; i < 2; i++) {
 		int avail = -1;
-		ioctl(inst[i], FIONREAD, &avail);
+		in_ioctl(inst[i], FIONREAD, &avail);
 		printf("  %c: FIONREAD %d", 'A' + i, avail);
 		if (check_poll) {
 			struct pollfd p = {.fd = inst[i], .events = POLLIN};
@@ -297,13 +316,13 @@ static void step(void)
 		int i = (int)pick(2);
 		a = any_name();
 		uint32_t m = random_mask();
-		r = inotify_add_watch(inst[i], full(a), m);
+		r = in_add_watch(inst[i], full(a), m);
 		printf("add_watch %c %s 0x%x = %s\n", 'A' + i, a, m, res(r));
 		break;
 	}
 	case 17: {
 		int i = (int)pick(2), wd = (int)pick(12);
-		r = inotify_rm_watch(inst[i], wd);
+		r = in_rm_watch(inst[i], wd);
 		printf("rm_watch %c %d = %s\n", 'A' + i, wd, res(r));
 		break;
 	}
@@ -329,7 +348,7 @@ int main(int argc, char **argv)
 	check_poll = !(argc > 4 && !strcmp(argv[4], "nopoll"));
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	for (int i = 0; i < 2; i++) {
-		inst[i] = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		inst[i] = in_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (inst[i] < 0) {
 			perror("inotify_init1");
 			return 1;
@@ -344,7 +363,7 @@ int main(int argc, char **argv)
 	/* Drain, then wait longer than a tick for anything late. */
 	for (int i = 0; i < 2; i++) {
 		ssize_t n;
-		while ((n = read(inst[i], buf, sizeof buf)) > 0)
+		while ((n = in_read(inst[i], buf, sizeof buf)) > 0)
 			print_records((char)('A' + i), n);
 	}
 	printf("drained\n");
@@ -353,7 +372,7 @@ int main(int argc, char **argv)
 	int late = poll(p, 2, 400);
 	printf("late: %d\n", late);
 	for (int i = 0; i < 2 && late > 0; i++) {
-		ssize_t n = read(inst[i], buf, sizeof buf);
+		ssize_t n = in_read(inst[i], buf, sizeof buf);
 		if (n > 0)
 			print_records((char)('A' + i), n);
 	}
