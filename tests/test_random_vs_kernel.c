@@ -10,7 +10,8 @@
  * Fixed seeds here; more with UIN_RANDOM_SEEDS=N (seeds 1..N) and
  * UIN_RANDOM_STEPS=N, e.g. before calling a change to the sources done:
  *
- *   UIN_RANDOM_SEEDS=500 build/tests/test_random_vs_kernel run_local
+ *   UIN_RANDOM_SEEDS=500 UIN_TEST_TIMEOUT=3600 \
+ *       build/tests/test_random_vs_kernel run_local
  */
 #include "test_run.h"
 
