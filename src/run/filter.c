@@ -53,6 +53,11 @@
 		   (uint32_t) ~(uint32_t)(run_cfg.fd_count - 1),               \
 		   (uint32_t)run_cfg.fd_lo)
 
+/* The low 32 bits equal v (fcntl's cmd and ioctl's request are read as
+ * 32-bit by the kernel too). */
+#define IS_32(arg, v)                                                          \
+	SCMP_CMP32(arg, SCMP_CMP_MASKED_EQ, (uint32_t)0xffffffff, (uint32_t)(v))
+
 static int add(scmp_filter_ctx ctx, const char *name, unsigned n,
 	       struct scmp_arg_cmp a, struct scmp_arg_cmp b)
 {
@@ -81,12 +86,12 @@ static int build(scmp_filter_ctx ctx)
 	for (unsigned i = 0; !ret && i < sizeof fcntl_cmds / sizeof *fcntl_cmds;
 	     i++)
 		ret = add(ctx, "fcntl", 2, IN_RANGE(0),
-			  SCMP_CMP32(1, SCMP_CMP_EQ, (uint32_t)fcntl_cmds[i]));
+			  IS_32(1, fcntl_cmds[i]));
 	if (!ret)
 		ret = add(ctx, "sendfile", 1, IN_RANGE(1), none);
 	if (!ret)
 		ret = add(ctx, "ioctl", 1,
-			  SCMP_CMP32(1, SCMP_CMP_EQ, UIN_RUN_PROBE), none);
+			  IS_32(1, UIN_RUN_PROBE), none);
 	return ret;
 }
 
