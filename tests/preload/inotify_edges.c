@@ -262,7 +262,7 @@ static void test_overflow(void)
 	int want = max * 32 + 16;
 	printf("FIONREAD = %s\n", wait_for(fd, want) == want ? "max*32+16"
 							     : "other");
-	long total = 0, records_n = 0, overflows = 0;
+	long records_n = 0, overflows = 0;
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
 		for (ssize_t off = 0; off < n;) {
@@ -277,7 +277,6 @@ static void test_overflow(void)
 			records_n++;
 			off += (ssize_t)sizeof *e + e->len;
 		}
-		total += n;
 	}
 	printf("records = max + %ld, overflows = %ld\n", records_n - max,
 	       overflows);
