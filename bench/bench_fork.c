@@ -32,6 +32,8 @@
 
 #include <uinotify/inotify.h>
 
+#include "result.h"
+
 #define ROUNDS 5
 
 static double now_s(void)
@@ -199,6 +201,14 @@ int main(int argc, char **argv)
 			printf("%7ld  %-15s %10.0f %10.0f %6.2f %10.0f %6.2f\n", n,
 			       w ? "fork+exec true" : "fork+_exit", bk * us,
 			       bu * us, bu / bk, bo * us, bo / bk);
+			char what[96];
+			snprintf(what, sizeof what, "%s N=%ld us, vs kernel",
+				 w ? "fork+exec true" : "fork+_exit", n);
+			bench_result("bench_fork", what, bu * us, bk * us);
+			snprintf(what, sizeof what,
+				 "%s N=%ld us REARM=0, vs kernel",
+				 w ? "fork+exec true" : "fork+_exit", n);
+			bench_result("bench_fork", what, bo * us, bk * us);
 			fflush(stdout);
 		}
 		stop_worker(&kw);

@@ -37,6 +37,8 @@
 
 #include <uinotify/inotify.h>
 
+#include "result.h"
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -159,6 +161,17 @@ static void latency(const char *dir, int iters)
 		       (unsigned long long)med, (unsigned long long)p90,
 		       (unsigned long long)p99, (double)med / (double)tmed,
 		       (double)p99 / (double)tp99);
+		if ((int)twin[p] == p)
+			continue;
+		char what[96];
+		snprintf(what, sizeof what, "%s median ns, vs %s", names[p],
+			 names[twin[p]]);
+		bench_result("bench_kernel_latency", what, (double)med,
+			     (double)tmed);
+		snprintf(what, sizeof what, "%s p99 ns, vs %s", names[p],
+			 names[twin[p]]);
+		bench_result("bench_kernel_latency", what, (double)p99,
+			     (double)tp99);
 	}
 	for (int p = 0; p < NPATHS; p++)
 		free(t[p]);
@@ -251,6 +264,7 @@ int main(int argc, char **argv)
 	printf("  kernel    %10.0f events/s (%ld events)\n", k, ek);
 	printf("  uinotify  %10.0f events/s (%ld events)  ratio %.2f\n", u, eu,
 	       u / k);
+	bench_result("bench_kernel_latency", "events/s, vs kernel", u, k);
 	rmdir(tmp);
 	return 0;
 }

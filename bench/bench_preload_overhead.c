@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "result.h"
+
 extern char **environ;
 
 #define ROUNDS 5
@@ -143,6 +145,9 @@ static void report(const char *what, const char *unit, double without,
 {
 	printf("%-28s without %9.3f %s   with %9.3f %s   ratio %.3f\n", what,
 	       without, unit, with, unit, with / without);
+	char label[128];
+	snprintf(label, sizeof label, "%s %s, with vs without", what, unit);
+	bench_result("bench_preload_overhead", label, with, without);
 }
 
 int main(int argc, char **argv)

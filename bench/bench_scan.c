@@ -55,6 +55,8 @@
 
 #include "sources/scan.h"
 
+#include "result.h"
+
 static double now_ms(void)
 {
 	struct timespec t;
@@ -398,12 +400,24 @@ static void bench_tree(const char *base, int ndirs, bool quick)
 	printf("    scanner, steady state            %8.2f ms  %5.3f us/entry"
 	       "  %.3fx floor\n",
 	       steady, steady * 1000 / (double)entries, steady / floor);
+	char what[128];
+	snprintf(what, sizeof what, "%d files full sweep CPU ms, vs floor",
+		 ndirs * 100);
+	bench_result("bench_scan", what, full, floor);
+	snprintf(what, sizeof what, "%d files steady sweep CPU ms, vs floor",
+		 ndirs * 100);
+	bench_result("bench_scan", what, steady, floor);
 	if (!quick) {
 		double fs = fswatch_sweep(root, entries);
-		if (fs >= 0)
+		if (fs >= 0) {
 			printf("    fswatch -m poll_monitor          %8.2f ms  "
 			       "%5.3f us/entry  %.3fx floor\n",
 			       fs, fs * 1000 / (double)entries, fs / floor);
+			snprintf(what, sizeof what,
+				 "%d files sweep CPU ms, scanner vs fswatch",
+				 ndirs * 100);
+			bench_result("bench_scan", what, full, fs);
+		}
 		else
 			printf("    fswatch: not installed\n");
 	}
@@ -418,6 +432,8 @@ static void bench_tree(const char *base, int ndirs, bool quick)
 	printf("  idle at the default settings (%d ms): %.2f%% of a core; "
 	       "every file checked within %ld ms\n",
 	       uinotify_set_scan_interval(0), idle, st.cold_period_ms);
+	snprintf(what, sizeof what, "%d files idle %% of a core", ndirs * 100);
+	bench_result("bench_scan", what, idle, NAN);
 	latency("latency, local:", fd, root, ndirs, quick ? 10 : 40);
 
 	/* content changes of cold files */

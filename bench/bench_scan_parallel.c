@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "result.h"
+
 #define PER_DIR 100
 #define ROUNDS 3
 
@@ -153,6 +155,13 @@ static void run(const char *title, const char *root, int ndirs,
 		printf("  %7d %12.2f %12.2f %8.2f %8.2f\n", ts[k],
 		       bw / (double)n * 1e6, bc / (double)n * 1e6, bw / w1,
 		       bc / c1);
+		if (k == 0)
+			continue;
+		char what[128];
+		snprintf(what, sizeof what, "%.40s wall us/stat, %d threads vs 1",
+			 title, ts[k]);
+		bench_result("bench_scan_parallel", what, bw / (double)n * 1e6,
+			     w1 / (double)n * 1e6);
 	}
 	for (int d = 0; d < ndirs; d++)
 		close(dirfds[d]);

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "result.h"
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -272,6 +274,11 @@ int main(int argc, char **argv)
 		printf("%-14s %14.1f %14.1f %8.2f %16.1f\n",
 		       sizes[s] == 20000 ? "20k files" : "200k files", ma, mb,
 		       have_peer ? mb / ma : 0.0, median(f, runs));
+		bench_result("bench_tools_setup",
+			     sizes[s] == 20000
+				     ? "setup ms 20k files, vs inotifywait"
+				     : "setup ms 200k files, vs inotifywait",
+			     mb, have_peer ? ma : NAN);
 	}
 
 	{
@@ -289,6 +296,9 @@ int main(int argc, char **argv)
 		printf("%-14s %12.3f %12.3f\n", "uinotifywait", m2, p2);
 		if (have_peer)
 			printf("%-14s median ratio %.2f\n", "", m2 / m1);
+		bench_result("bench_tools_setup",
+			     "latency median ms, vs inotifywait", m2,
+			     have_peer ? m1 : NAN);
 	}
 
 	{

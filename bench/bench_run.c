@@ -1,0 +1,672 @@
+/*
+ * bench/bench_run.c - what uinotify-run costs, side by side in one run with
+ * the same program run plainly (the kernel's inotify) and with the drop-in
+ * library (LD_PRELOAD=libuinotify-preload.so), as ratios:
+ *
+ *   syscalls  a program that never watches but makes many syscalls (13 an
+ *             iteration: getpid, read of /dev/zero, FIONREAD and a write
+ *             and read on a pipe, fstat, stat, open, fcntl(F_GETFL),
+ *             close, lseek, dup, close; all on low descriptors, so that
+ *             the filter's BPF runs for read, ioctl, fcntl, lseek and dup):
+ *             wall time of the whole process (fork to exit, about 1 s
+ *             plainly), plainly and under uinotify-run, median of
+ *             alternating runs (target <= 1.02x); and the loop's own time
+ *   addwatch  inotify_add_watch on one path, N times (the same wd, the
+ *             mask updated), and add_watch + rm_watch pairs: ns per call
+ *             measured inside the program, under uinotify-run, with the
+ *             library and plainly (the kernel)
+ *   latency   write -> event read, blocking read and poll + read, median
+ *             and p99 in ns; events/s for batches of 1000 writes read back
+ *             with poll + read (64 KiB); source auto (the kernel source on
+ *             a local dir)
+ *   startup   fork to exit of `true`, `python3 -c pass`, `node -e 0` (those
+ *             installed; /usr/bin first, then PATH), median of many runs
+ *
+ * The measured programs are this executable again (bench_run --child ...),
+ * so one file holds everything.
+ *
+ *   bench_run [DIR]       DIR for the files (default $TMPDIR, else /tmp)
+ *   UINOTIFY_RUN_BIN, UINOTIFY_PRELOAD_SO  other binaries than the build's
+ *   UINOTIFY_BENCH_SCALE  multiplies the counts and the syscall program's
+ *                         rounds (default 1, about 40 s; 5 for a long run)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "result.h"
+
+#ifndef UIN_RUN_BIN
+#define UIN_RUN_BIN ""
+#endif
+#ifndef UIN_PRELOAD_SO
+#define UIN_PRELOAD_SO ""
+#endif
+
+extern char **environ;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((noreturn)) static void die(const char *what)
+{
+	fprintf(stderr, "bench_run: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The p-quantile of v[0..n) (sorts v). */
+static double pct(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return v[(int)(p * (n - 1) + 0.5)];
+}
+
+static double scale = 1;
+
+static long scaled(long n)
+{
+	long v = (long)((double)n * scale);
+	return v > 0 ? v : 1;
+}
+
+/* The measured programs ------------------------------------------------------ */
+
+#define SYSCALLS_PER_ITER 13
+
+/* Prints ns per iteration of the loop. */
+static int child_syscalls(long n)
+{
+	char b[64];
+	struct stat st;
+	int avail, p[2];
+	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (zero < 0 || pipe2(p, O_CLOEXEC) < 0)
+		return 1;
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		syscall(SYS_getpid);
+		if (read(zero, b, sizeof b) != sizeof b ||
+		    ioctl(p[0], FIONREAD, &avail) < 0 ||
+		    write(p[1], b, 1) != 1 || read(p[0], b, 1) != 1 ||
+		    fstat(zero, &st) < 0 || stat("/dev/null", &st) < 0)
+			return 1;
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fcntl(fd, F_GETFL) < 0 || close(fd) < 0 ||
+		    lseek(zero, 0, SEEK_SET) < 0)
+			return 1;
+		int d = dup(zero);
+		if (d < 0 || close(d) < 0)
+			return 1;
+	}
+	printf("%.2f\n", (double)(now_ns() - t0) / (double)n);
+	return 0;
+}
+
+/* Prints ns per add_watch (same path) and per add_watch + rm_watch. */
+static int child_addwatch(long n, const char *dir)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	for (int i = 0; i < 100; i++)
+		if (inotify_add_watch(fd, dir, IN_MODIFY | (i & 1 ? IN_CREATE : 0)) <
+		    0)
+			return 1;
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < n; i++)
+		if (inotify_add_watch(fd, dir,
+				      IN_MODIFY | (i & 1 ? IN_CREATE : 0)) < 0)
+			return 1;
+	uint64_t t1 = now_ns();
+	/* Each rm_watch queues an IN_IGNORED: drained (untimed) in rounds
+	 * well under max_queued_events. */
+	static char buf[65536] __attribute__((aligned(8)));
+	long pairs = n / 2 > 0 ? n / 2 : 1, left = pairs;
+	uint64_t pt = 0;
+	while (left > 0) {
+		long k = left < 4096 ? left : 4096;
+		uint64_t s = now_ns();
+		for (long i = 0; i < k; i++) {
+			int wd = inotify_add_watch(fd, dir, IN_MODIFY);
+			if (wd < 0 || inotify_rm_watch(fd, wd) < 0)
+				return 1;
+		}
+		pt += now_ns() - s;
+		left -= k;
+		while (read(fd, buf, sizeof buf) > 0)
+			;
+	}
+	printf("%.1f %.1f\n", (double)(t1 - t0) / (double)n,
+	       (double)pt / (double)pairs);
+	return 0;
+}
+
+static char evbuf[65536] __attribute__((aligned(8)));
+
+static void wait_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	while (poll(&p, 1, 5000) != 1)
+		if (errno != EINTR)
+			die("poll (no event in 5 s)");
+}
+
+/* Prints median and p99 (ns) of write -> read and write -> poll + read,
+ * and events/s. */
+static int child_latency(long n, const char *dir)
+{
+	char file[PATH_MAX], d[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	snprintf(file, sizeof file, "%.4000s/lat-file", dir);
+	int wfd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = inotify_init1(IN_CLOEXEC);
+	if (wfd < 0 || fd < 0 || inotify_add_watch(fd, file, IN_MODIFY) < 0)
+		die("latency setup");
+	double *t[2];
+	for (int p = 0; p < 2; p++)
+		if (!(t[p] = calloc((size_t)n, sizeof(double))))
+			die("calloc");
+	for (long i = -50; i < 2 * n; i++) { /* 50 warm-up rounds */
+		int p = (int)(i & 1);
+		uint64_t t0 = now_ns();
+		if (pwrite(wfd, "x", 1, 0) != 1)
+			die("pwrite");
+		if (p)
+			wait_readable(fd);
+		if (read(fd, evbuf, sizeof evbuf) <= 0)
+			die("read");
+		if (i >= 0)
+			t[p][i / 2] = (double)(now_ns() - t0);
+	}
+	double rmed = pct(t[0], (int)n, 0.5), rp99 = pct(t[0], (int)n, 0.99);
+	double pmed = pct(t[1], (int)n, 0.5), pp99 = pct(t[1], (int)n, 0.99);
+	close(fd);
+	close(wfd);
+	unlink(file);
+
+	/* Throughput: two files alternately, so that no two events merge. */
+	snprintf(d, sizeof d, "%.4000s/tp-dir", dir);
+	snprintf(a, sizeof a, "%.4000s/a", d);
+	snprintf(b, sizeof b, "%.4000s/b", d);
+	if (mkdir(d, 0755) < 0 && errno != EEXIST)
+		die("mkdir");
+	int fa = open(a, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int fb = open(b, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fa < 0 || fb < 0 || fd < 0 ||
+	    inotify_add_watch(fd, d, IN_MODIFY) < 0)
+		die("throughput setup");
+	const int batch = 1000;
+	long batches = n / 20 > 0 ? n / 20 : 1, events = 0;
+	uint64_t t0 = now_ns();
+	for (long j = 0; j < batches; j++) {
+		for (int i = 0; i < batch; i++)
+			if (pwrite(i & 1 ? fb : fa, "x", 1, 0) != 1)
+				die("pwrite");
+		long want = events + batch;
+		while (events < want) {
+			wait_readable(fd);
+			ssize_t r = read(fd, evbuf, sizeof evbuf);
+			if (r < 0 && errno == EAGAIN)
+				continue;
+			if (r <= 0)
+				die("read events");
+			for (ssize_t off = 0; off < r;) {
+				struct inotify_event *e = (void *)(evbuf + off);
+				if (e->mask & IN_Q_OVERFLOW) {
+					fprintf(stderr, "bench_run: overflow\n");
+					return 1;
+				}
+				events++;
+				off += (ssize_t)(sizeof *e + e->len);
+			}
+		}
+	}
+	double evps = (double)events / ((double)(now_ns() - t0) / 1e9);
+	close(fd);
+	close(fa);
+	close(fb);
+	unlink(a);
+	unlink(b);
+	rmdir(d);
+	printf("%.0f %.0f %.0f %.0f %.0f\n", rmed, rp99, pmed, pp99, evps);
+	return 0;
+}
+
+/* Starting programs on a side ------------------------------------------------ */
+
+enum side { PLAIN, RUN, LIB, NSIDES };
+static const char *const side_names[NSIDES] = {"plain", "uinotify-run",
+					       "library"};
+static char run_bin[PATH_MAX], preload_so[PATH_MAX], self[PATH_MAX];
+static bool have[NSIDES];
+static char **envs[NSIDES];
+
+/* environ without LD_PRELOAD, plus preload if given. */
+static char **make_env(const char *preload)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = calloc(n + 2, sizeof *env);
+	if (!env)
+		die("calloc");
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+			env[j++] = environ[i];
+	if (preload) {
+		size_t len = strlen(preload) + 12;
+		if (!(env[j] = malloc(len)))
+			die("malloc");
+		snprintf(env[j], len, "LD_PRELOAD=%s", preload);
+	}
+	return env;
+}
+
+/*
+ * Runs argv (argv[0] a path) on side s, its stdout into out (NULL: to
+ * /dev/null), and waits for it.  Returns ns from fork to its exit, or -1
+ * if it did not exit with 0.  Under uinotify-run the supervisor may
+ * outlive COMMAND a little: only COMMAND is waited for, as a shell would.
+ */
+static double spawn(enum side s, char *const argv[], char *out, size_t len)
+{
+	char *full[16];
+	int k = 0;
+	if (s == RUN) {
+		full[k++] = run_bin;
+		full[k++] = (char *)"--";
+	}
+	for (int i = 0; argv[i] && k < 15; i++)
+		full[k++] = argv[i];
+	full[k] = NULL;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe");
+	uint64_t t0 = now_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		if (out)
+			dup2(p[1], 1);
+		else {
+			int nul = open("/dev/null", O_WRONLY);
+			dup2(nul, 1);
+		}
+		execve(full[0], full, envs[s]);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die("waitpid");
+	uint64_t t1 = now_ns();
+	close(p[1]);
+	if (out) {
+		size_t got = 0;
+		ssize_t r;
+		while (got < len - 1 &&
+		       (r = read(p[0], out + got, len - 1 - got)) > 0)
+			got += (size_t)r;
+		out[got] = 0;
+	}
+	close(p[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -1;
+	return (double)(t1 - t0);
+}
+
+/* This program as a child: bench_run --child MODE N [DIR]; its output. */
+static bool child(enum side s, const char *mode, long n, const char *dir,
+		  char *out, size_t len, double *wall)
+{
+	char count[32];
+	snprintf(count, sizeof count, "%ld", n);
+	char *argv[] = {self, (char *)"--child", (char *)mode, count,
+			(char *)dir, NULL};
+	double w = spawn(s, argv, out, len);
+	if (wall)
+		*wall = w;
+	if (w < 0)
+		fprintf(stderr, "bench_run: --child %s failed %s\n", mode,
+			side_names[s]);
+	return w >= 0;
+}
+
+/* Printing ------------------------------------------------------------------- */
+
+/* One row: the peer (plain), uinotify-run and the library, with ratios
+ * to the peer; NAN for a side not measured.  And its RESULT lines. */
+static void row(const char *what, double peer, double run, double lib)
+{
+	printf("  %-34s %12.6g %12.6g %7.3f", what, peer, run, run / peer);
+	if (!isnan(lib))
+		printf(" %12.6g %7.3f", lib, lib / peer);
+	printf("\n");
+}
+
+static void results(const char *what, const char *peer_name, double peer,
+		    double run, double lib)
+{
+	char label[160];
+	if (!isnan(run)) {
+		snprintf(label, sizeof label, "%s, uinotify-run vs %s", what,
+			 peer_name);
+		bench_result("bench_run", label, run, peer);
+	}
+	if (!isnan(lib)) {
+		snprintf(label, sizeof label, "%s, library vs %s", what,
+			 peer_name);
+		bench_result("bench_run", label, lib, peer);
+	}
+}
+
+static void header(const char *first, const char *peer)
+{
+	printf("  %-34s %12s %12s %7s", first, peer, "uinotify-run", "ratio");
+	if (have[LIB])
+		printf(" %12s %7s", "library", "ratio");
+	printf("\n");
+}
+
+/* The benches ---------------------------------------------------------------- */
+
+static void bench_syscalls(void)
+{
+	char out[256];
+	double ns;
+	/* Calibrate: about 1 s of loop plainly, so that the fixed cost of
+	 * starting under uinotify-run weighs as on a short build step. */
+	if (!child(PLAIN, "syscalls", 5000, "", out, sizeof out, NULL))
+		return;
+	ns = strtod(out, NULL);
+	long n = (long)(1e9 / (ns > 10 ? ns : 10));
+	int rounds = (int)scaled(7) | 1;
+	if (rounds > 63)
+		rounds = 63;
+	double wall[2][64], loop[2][64];
+	for (int r = -1; r < rounds; r++) /* r = -1: warm-up */
+		for (int k = 0; k < 2; k++) {
+			/* alternate which side goes first */
+			enum side s = ((r + k) & 1) ? RUN : PLAIN;
+			int i = s == RUN;
+			double w;
+			if (!child(s, "syscalls", n, "", out, sizeof out, &w))
+				return;
+			if (r >= 0) {
+				wall[i][r] = w / 1e6;
+				loop[i][r] = strtod(out, NULL);
+			}
+		}
+	double wp = pct(wall[0], rounds, 0.5), wr = pct(wall[1], rounds, 0.5);
+	double lp = pct(loop[0], rounds, 0.5), lr = pct(loop[1], rounds, 0.5);
+	printf("a program that never watches: %ld iterations of %d syscalls, "
+	       "median of %d alternating runs\n",
+	       n, SYSCALLS_PER_ITER, rounds);
+	printf("  %-34s %12s %12s %7s\n", "", "plain", "uinotify-run", "ratio");
+	row("whole process (fork..exit), ms", wp, wr, NAN);
+	row("the loop, ns/iteration", lp, lr, NAN);
+	printf("  (target: whole process <= 1.02x; %s)\n",
+	       wr / wp <= 1.02 ? "met" : "NOT MET");
+	results("syscall-heavy program wall ms", "plain", wp, wr, NAN);
+	results("syscall loop ns/iteration", "plain", lp, lr, NAN);
+}
+
+static void bench_addwatch(const char *dir)
+{
+	long n = scaled(2000);
+	int rounds = 5;
+	double add[NSIDES][8], pair[NSIDES][8];
+	char out[256];
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < NSIDES; k++) {
+			enum side s = (enum side)((r + k) % NSIDES);
+			if (!have[s])
+				continue;
+			if (!child(s, "addwatch", n, dir, out, sizeof out, NULL) ||
+			    sscanf(out, "%lf %lf", &add[s][r], &pair[s][r]) != 2) {
+				if (s == PLAIN)
+					return;
+				have[s] = false;
+			}
+		}
+	double a[NSIDES], p[NSIDES];
+	for (int s = 0; s < NSIDES; s++) {
+		a[s] = have[s] ? pct(add[s], rounds, 0.5) : NAN;
+		p[s] = have[s] ? pct(pair[s], rounds, 0.5) : NAN;
+	}
+	printf("inotify_add_watch round trip, measured in the program: %ld "
+	       "calls on one path, median of %d runs\n",
+	       n, rounds);
+	header("ns/call", "kernel");
+	row("add_watch (same path, same wd)", a[PLAIN], a[RUN], a[LIB]);
+	row("add_watch + rm_watch", p[PLAIN], p[RUN], p[LIB]);
+	results("add_watch ns/call", "kernel", a[PLAIN], a[RUN], a[LIB]);
+	results("add_watch+rm_watch ns/pair", "kernel", p[PLAIN], p[RUN],
+		p[LIB]);
+}
+
+static void bench_latency(const char *dir)
+{
+	long n = scaled(2000);
+	int rounds = 3;
+	enum { RMED, RP99, PMED, PP99, EVPS, NF };
+	double v[NSIDES][NF][4];
+	char out[256];
+	for (int r = 0; r < rounds; r++)
+		for (int k = 0; k < NSIDES; k++) {
+			enum side s = (enum side)((r + k) % NSIDES);
+			if (!have[s])
+				continue;
+			double *f[NF];
+			for (int i = 0; i < NF; i++)
+				f[i] = &v[s][i][r];
+			if (!child(s, "latency", n, dir, out, sizeof out, NULL) ||
+			    sscanf(out, "%lf %lf %lf %lf %lf", f[0], f[1], f[2],
+				   f[3], f[4]) != NF) {
+				if (s == PLAIN)
+					return;
+				have[s] = false;
+			}
+		}
+	double m[NSIDES][NF];
+	for (int s = 0; s < NSIDES; s++)
+		for (int i = 0; i < NF; i++)
+			m[s][i] = have[s] ? pct(v[s][i], rounds, 0.5) : NAN;
+	struct statfs sf;
+	printf("change -> event: %ld samples a path, events/s over %ld "
+	       "events, median of %d runs (%s, fs type %#lx)\n",
+	       n, n / 20 * 1000, rounds, dir,
+	       statfs(dir, &sf) == 0 ? (unsigned long)sf.f_type : 0ul);
+	header("", "kernel");
+	static const char *const what[NF] = {
+		"write -> read, median ns", "write -> read, p99 ns",
+		"write -> poll + read, median ns", "write -> poll + read, p99 ns",
+		"events/s (batches of 1000)"};
+	for (int i = 0; i < NF; i++) {
+		row(what[i], m[PLAIN][i], m[RUN][i], m[LIB][i]);
+		results(what[i], "kernel", m[PLAIN][i], m[RUN][i], m[LIB][i]);
+	}
+}
+
+/* A program by name: /usr/bin, /bin, then PATH (a shim such as pyenv's
+ * in PATH would measure itself). */
+static bool find_program(const char *name, char *path, size_t len)
+{
+	static const char *const dirs[] = {"/usr/bin", "/bin", "/usr/local/bin"};
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+		snprintf(path, len, "%s/%s", dirs[i], name);
+		if (access(path, X_OK) == 0)
+			return true;
+	}
+	const char *env = getenv("PATH");
+	char *copy = strdup(env ? env : ""), *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d;
+	     d = strtok_r(NULL, ":", &save)) {
+		snprintf(path, len, "%s/%s", d, name);
+		if (access(path, X_OK) == 0) {
+			free(copy);
+			return true;
+		}
+	}
+	free(copy);
+	return false;
+}
+
+static void bench_startup(void)
+{
+	static const struct {
+		const char *name, *arg1, *arg2;
+		long runs;
+	} progs[] = {
+		{"true", NULL, NULL, 60},
+		{"python3", "-c", "pass", 30},
+		{"node", "-e", "0", 15},
+	};
+	bool printed = false;
+	for (size_t i = 0; i < sizeof progs / sizeof *progs; i++) {
+		char path[PATH_MAX], label[96];
+		if (!find_program(progs[i].name, path, sizeof path)) {
+			printf("  %s: not installed, skipped\n", progs[i].name);
+			continue;
+		}
+		char *argv[] = {path, (char *)progs[i].arg1,
+				(char *)progs[i].arg2, NULL};
+		long runs = scaled(progs[i].runs);
+		double *t[NSIDES];
+		for (int s = 0; s < NSIDES; s++)
+			if (!(t[s] = calloc((size_t)runs, sizeof(double))))
+				die("calloc");
+		bool ok[NSIDES] = {have[PLAIN], have[RUN], have[LIB]};
+		for (long r = -1; r < runs; r++) /* r = -1: warm-up */
+			for (int k = 0; k < NSIDES; k++) {
+				enum side s = (enum side)((r + 1 + k) % NSIDES);
+				if (!ok[s])
+					continue;
+				double w = spawn(s, argv, NULL, 0);
+				if (w < 0)
+					ok[s] = false;
+				else if (r >= 0)
+					t[s][r] = w / 1e6;
+			}
+		if (!ok[PLAIN]) {
+			printf("  %s: failed plainly, skipped\n", path);
+			continue;
+		}
+		double m[NSIDES];
+		for (int s = 0; s < NSIDES; s++)
+			m[s] = ok[s] ? pct(t[s], (int)runs, 0.5) : NAN;
+		if (!printed) {
+			printf("start-up, fork to exit, median (ms)\n");
+			header("", "plain");
+			printed = true;
+		}
+		snprintf(label, sizeof label, "%s%s%s%s%s x%ld", progs[i].name,
+			 progs[i].arg1 ? " " : "",
+			 progs[i].arg1 ? progs[i].arg1 : "",
+			 progs[i].arg2 ? " " : "",
+			 progs[i].arg2 ? progs[i].arg2 : "", runs);
+		row(label, m[PLAIN], m[RUN], have[LIB] ? m[LIB] : NAN);
+		snprintf(label, sizeof label, "start-up ms %s%s%s%s%s",
+			 progs[i].name, progs[i].arg1 ? " " : "",
+			 progs[i].arg1 ? progs[i].arg1 : "",
+			 progs[i].arg2 ? " " : "",
+			 progs[i].arg2 ? progs[i].arg2 : "");
+		results(label, "plain", m[PLAIN], m[RUN],
+			have[LIB] ? m[LIB] : NAN);
+		for (int s = 0; s < NSIDES; s++)
+			free(t[s]);
+	}
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_run: could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "--child")) {
+		long n = strtol(argv[3], NULL, 10);
+		const char *dir = argc > 4 ? argv[4] : "";
+		if (!strcmp(argv[2], "syscalls"))
+			return child_syscalls(n);
+		if (!strcmp(argv[2], "addwatch"))
+			return child_addwatch(n, dir);
+		if (!strcmp(argv[2], "latency"))
+			return child_latency(n, dir);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	const char *e = getenv("UINOTIFY_BENCH_SCALE");
+	if (e && atof(e) > 0)
+		scale = atof(e);
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (sl < 0)
+		die("readlink /proc/self/exe");
+	self[sl] = 0;
+	e = getenv("UINOTIFY_RUN_BIN");
+	snprintf(run_bin, sizeof run_bin, "%s", e && *e ? e : UIN_RUN_BIN);
+	e = getenv("UINOTIFY_PRELOAD_SO");
+	snprintf(preload_so, sizeof preload_so, "%s",
+		 e && *e ? e : UIN_PRELOAD_SO);
+
+	envs[PLAIN] = envs[RUN] = make_env(NULL);
+	envs[LIB] = make_env(preload_so);
+	have[PLAIN] = true;
+	char *probe[] = {(char *)"/bin/true", NULL};
+	have[RUN] = access(run_bin, X_OK) == 0 && spawn(RUN, probe, NULL, 0) >= 0;
+	have[LIB] = preload_so[0] && access(preload_so, R_OK) == 0;
+	printf("bench_run: uinotify-run (%s) beside plain runs (the kernel's "
+	       "inotify) and the library (%s), ratio = ours / plain\n",
+	       run_bin, have[LIB] ? preload_so : "not built");
+	if (!have[RUN]) {
+		printf("uinotify-run cannot run here (%s): nothing measured\n",
+		       run_bin);
+		return 0;
+	}
+
+	char base[PATH_MAX];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(base, sizeof base, "%.4000s/uinotify-bench-run-XXXXXX",
+		 argc > 1 ? argv[1] : tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(base))
+		die("mkdtemp");
+	uint64_t t0 = now_ns();
+	bench_syscalls();
+	bench_addwatch(base);
+	bench_latency(base);
+	bench_startup();
+	printf("total %.1f s\n", (double)(now_ns() - t0) / 1e9);
+	rm_rf(base);
+	return 0;
+}
