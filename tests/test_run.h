@@ -5,17 +5,13 @@
  *
  * Paths come from tests/CMakeLists.txt: UIN_RUN_BIN (uinotify-run), and
  * the helper programs of test_preload_* (preload/preload_util.h).  The
- * static, musl and Go builds of the conformance program come from
- * tests/run/ (run_programs.h) when their toolchains were found.
+ * static, musl and Go programs come from tests/run/CMakeLists.txt
+ * (UIN_RUN_PROG_*, defined only for those whose toolchain was found).
  */
 #ifndef UIN_TEST_RUN_H
 #define UIN_TEST_RUN_H
 
 #include "preload/preload_util.h"
-
-#if __has_include("run_programs.h")
-#include "run_programs.h"
-#endif
 
 #define RUN_UNUSED __attribute__((unused))
 

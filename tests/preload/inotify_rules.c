@@ -40,6 +40,20 @@
 #include <termios.h>
 #include <unistd.h>
 
+#ifndef __GLIBC__
+/* musl (tests/run/ builds this with musl-gcc -static) has neither
+ * close_range() nor closefrom(): the system call they make in glibc. */
+static int close_range(unsigned first, unsigned last, int flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+static void closefrom(int lowfd)
+{
+	syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0);
+}
+#endif
+
 static const char *dir;
 static char buf[65536] __attribute__((aligned(8)));
 
