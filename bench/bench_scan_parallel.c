@@ -158,8 +158,11 @@ static void run(const char *title, const char *root, int ndirs,
 		if (k == 0)
 			continue;
 		char what[128];
-		snprintf(what, sizeof what, "%.40s wall us/stat, %d threads vs 1",
-			 title, ts[k]);
+		int len = (int)strcspn(title, "(");
+		while (len > 0 && title[len - 1] == ' ')
+			len--;
+		snprintf(what, sizeof what, "%.*s wall us/stat, %d threads vs 1",
+			 len, title, ts[k]);
 		bench_result("bench_scan_parallel", what, bw / (double)n * 1e6,
 			     w1 / (double)n * 1e6);
 	}
