@@ -324,10 +324,17 @@ void run_call_dispatch(const struct run_call *c)
 {
 	int64_t val;
 	int err;
-	if ((c->nr == SYS_inotify_add_watch || c->nr == SYS_inotify_rm_watch) &&
-	    run_replay_take(c, &val, &err)) {
-		run_debug("[%d] restarted call answered as before", (int)c->tid);
-		answer_once(c, val, err);
+	if (c->nr == SYS_inotify_add_watch || c->nr == SYS_inotify_rm_watch) {
+		if (run_replay_begin(c, &val, &err)) {
+			run_debug("[%d] restarted call answered as before",
+				  (int)c->tid);
+			answer_once(c, val, err);
+		} else if (c->nr == SYS_inotify_add_watch) {
+			do_add_watch(c);
+		} else {
+			do_rm_watch(c);
+		}
+		run_replay_end(c);
 		return;
 	}
 	switch (c->nr) {
@@ -338,12 +345,6 @@ void run_call_dispatch(const struct run_call *c)
 #endif
 	case SYS_inotify_init1:
 		do_init1(c, (int)c->args[0]);
-		break;
-	case SYS_inotify_add_watch:
-		do_add_watch(c);
-		break;
-	case SYS_inotify_rm_watch:
-		do_rm_watch(c);
 		break;
 	case SYS_ioctl:
 		do_ioctl(c);

@@ -75,11 +75,14 @@ int run_serve_start(int listener);
  * serve.c: a call we served whose answer could not be given because a
  * signal interrupted it: remember the result, and answer the restarted
  * call (same thread, same call, same arguments) with it instead of
- * running it again.  run_replay_take: true and *val and *err when c is such a
- * restart.
+ * running it again.  run_replay_begin before serving such a call (it
+ * waits while an earlier call of the same thread is still being served):
+ * true and *val and *err when c is the restart of a call kept with
+ * run_replay_keep; run_replay_end once c has been served.
  */
+bool run_replay_begin(const struct run_call *c, int64_t *val, int *err);
 void run_replay_keep(const struct run_call *c, int64_t val, int err);
-bool run_replay_take(const struct run_call *c, int64_t *val, int *err);
+void run_replay_end(const struct run_call *c);
 
 /* calls.c, reads.c: one handler per trapped call. */
 void run_call_dispatch(const struct run_call *c);

@@ -158,13 +158,36 @@ bool run_fd_trapped(int fd)
 
 /* Restarted calls ------------------------------------------------------------
  *
- * A few entries are enough: an entry lives from a failed answer to the
- * restart that follows at once (or until it is replaced).
+ * A call that changes something (add_watch, rm_watch) is marked busy while
+ * it is served.  A signal can interrupt the caller meanwhile: its restart
+ * is a new notification, which another receiver may take before the first
+ * has finished, or even begun, answering.  A thread makes one call at a
+ * time, so a notification from a thread that has one busy means the busy
+ * one was interrupted: the new one waits until it is done, then answers
+ * with the result kept for it (run_replay_keep), or, when the first ended
+ * without doing anything, is served as a call of its own.
+ *
+ * What this cannot see: the kernel can drop an answer it accepted.  A
+ * signal that wakes the caller just before the answer arrives makes it
+ * take the interrupted path although SECCOMP_IOCTL_NOTIF_SEND succeeded
+ * (seccomp_do_user_notification checks the wait's result, not whether it
+ * was answered), so the restart comes as a fresh call, which we cannot
+ * tell from the program calling again.  An add_watch served again gives
+ * the same wd; an rm_watch gives EINVAL (inotify_faults DIR signal-storm
+ * N shows it: a few in thousands with a signal every 50 us).
+ *
+ * A few entries are enough: at most one busy per receiver, and a kept
+ * result lives from a failed answer to the restart that follows at once
+ * (or until it is replaced or too old).
  */
 #define REPLAYS 16
 #define REPLAY_NS 2000000000LL
 
+enum replay_state { REPLAY_FREE, REPLAY_BUSY, REPLAY_KEPT };
+
 static struct replay {
+	enum replay_state state;
+	uint64_t id; /* REPLAY_BUSY: the notification being served */
 	pid_t tid;
 	int nr;
 	uint64_t args[3];
@@ -173,7 +196,7 @@ static struct replay {
 	int64_t when;
 } replays[REPLAYS];
 static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned replay_next;
+static pthread_cond_t replay_done = PTHREAD_COND_INITIALIZER;
 
 static int64_t now_ns(void)
 {
@@ -182,33 +205,91 @@ static int64_t now_ns(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static bool same_call(const struct replay *r, const struct run_call *c)
+{
+	return r->tid == c->tid && r->nr == c->nr && r->args[0] == c->args[0] &&
+	       r->args[1] == c->args[1] && r->args[2] == c->args[2];
+}
+
+/* A slot for a new entry (locked): a free one, else the oldest kept. */
+static struct replay *replay_slot(void)
+{
+	struct replay *best = NULL;
+	for (unsigned i = 0; i < REPLAYS; i++) {
+		struct replay *r = &replays[i];
+		if (r->state == REPLAY_FREE)
+			return r;
+		if (r->state == REPLAY_KEPT && (!best || r->when < best->when))
+			best = r;
+	}
+	return best;
+}
+
+bool run_replay_begin(const struct run_call *c, int64_t *val, int *err)
+{
+	bool kept = false;
+	pthread_mutex_lock(&replay_lock);
+	for (;;) {
+		struct replay *busy = NULL;
+		for (unsigned i = 0; i < REPLAYS && !busy; i++)
+			if (replays[i].state == REPLAY_BUSY &&
+			    replays[i].tid == c->tid)
+				busy = &replays[i];
+		if (!busy)
+			break;
+		pthread_cond_wait(&replay_done, &replay_lock);
+	}
+	int64_t t = now_ns();
+	struct replay *r = NULL;
+	for (unsigned i = 0; i < REPLAYS && !r; i++)
+		if (replays[i].state == REPLAY_KEPT &&
+		    same_call(&replays[i], c) && t - replays[i].when <= REPLAY_NS)
+			r = &replays[i];
+	if (r) {
+		*val = r->val;
+		*err = r->err;
+		kept = true;
+	} else {
+		r = replay_slot();
+	}
+	if (r)
+		*r = (struct replay){REPLAY_BUSY, c->id, c->tid, c->nr,
+				     {c->args[0], c->args[1], c->args[2]},
+				     0, 0, t};
+	pthread_mutex_unlock(&replay_lock);
+	return kept;
+}
+
+static struct replay *busy_entry(const struct run_call *c)
+{
+	for (unsigned i = 0; i < REPLAYS; i++)
+		if (replays[i].state == REPLAY_BUSY && replays[i].id == c->id)
+			return &replays[i];
+	return NULL;
+}
+
 void run_replay_keep(const struct run_call *c, int64_t val, int err)
 {
 	pthread_mutex_lock(&replay_lock);
-	struct replay *r = &replays[replay_next++ % REPLAYS];
-	*r = (struct replay){c->tid, c->nr, {c->args[0], c->args[1], c->args[2]},
-			     val, err, now_ns()};
+	struct replay *r = busy_entry(c);
+	if (!r)
+		r = replay_slot();
+	if (r)
+		*r = (struct replay){REPLAY_KEPT, c->id, c->tid, c->nr,
+				     {c->args[0], c->args[1], c->args[2]},
+				     val, err, now_ns()};
+	pthread_cond_broadcast(&replay_done);
 	pthread_mutex_unlock(&replay_lock);
 }
 
-bool run_replay_take(const struct run_call *c, int64_t *val, int *err)
+void run_replay_end(const struct run_call *c)
 {
-	bool found = false;
-	int64_t t = now_ns();
 	pthread_mutex_lock(&replay_lock);
-	for (unsigned i = 0; i < REPLAYS && !found; i++) {
-		struct replay *r = &replays[i];
-		if (r->tid != c->tid || r->nr != c->nr ||
-		    r->args[0] != c->args[0] || r->args[1] != c->args[1] ||
-		    r->args[2] != c->args[2] || t - r->when > REPLAY_NS)
-			continue;
-		*val = r->val;
-		*err = r->err;
-		r->tid = 0;
-		found = true;
-	}
+	struct replay *r = busy_entry(c);
+	if (r)
+		r->state = REPLAY_FREE;
+	pthread_cond_broadcast(&replay_done);
 	pthread_mutex_unlock(&replay_lock);
-	return found;
 }
 
 /* Receivers ----------------------------------------------------------------- */
