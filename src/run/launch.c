@@ -12,14 +12,12 @@
  * under them), that re-executes this program without LD_PRELOAD (a drop-in
  * library preloaded into uinotify-run would otherwise serve the
  * supervisor's own inotify calls; its settings travel in
- * UINOTIFY_RUN_SUPERVISOR), detached: the child in between exits at once
- * and is reaped before exec, so COMMAND inherits no child it did not make, and the
+ * UINOTIFY_RUN_SUPERVISOR), detached: the child in between exits at once and is reaped
+ * before exec, so COMMAND inherits no child it did not make, and the
  * supervisor, in a session of its own, gets no terminal signal and no
  * signal sent to COMMAND's process group.  The filter's listener fd reaches
- * it over a socketpair, and COMMAND is exec'd at once: the two start in
- * parallel, and a call made before the supervisor serves waits in the
- * kernel.  A supervisor that cannot serve says so on stderr and lets every
- * trapped call go on to the kernel (CONTINUE).  It ends when no process
+ * it over a socketpair; it answers with one byte once it serves (or an
+ * error text), and only then does exec happen.  It ends when no process
  * uses the filter any more (the listener reports POLLHUP: every process
  * of the tree has exited, daemons included).  It writes to stderr until
  * COMMAND's own process has exited, then stops (so it holds no pipe of a
@@ -38,7 +36,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,36 +101,9 @@ static int recv_fd(int sock, int *fd)
 
 /* The supervisor ------------------------------------------------------------ */
 
-/*
- * COMMAND did not wait for us (its start-up would have paid for ours): if
- * we cannot serve, say so once and let every trapped call go on to the
- * kernel, as if there were no filter, until no process uses it.
- */
-static _Noreturn void serve_unserved(int l, const char *why)
+static void say_to_command(int sock, const char *text)
 {
-	fprintf(stderr,
-		"uinotify-run: cannot serve (%s): inotify calls go to the "
-		"kernel's inotify\n",
-		why);
-	struct seccomp_notif *req;
-	struct seccomp_notif_resp *resp;
-	if (seccomp_notify_alloc(&req, &resp) != 0)
-		_exit(1); /* the listener closes: trapped calls get ENOSYS */
-	struct pollfd p = {.fd = l, .events = POLLIN};
-	for (;;) {
-		if (poll(&p, 1, -1) < 0)
-			continue;
-		if (p.revents & (POLLHUP | POLLERR))
-			break;
-		memset(req, 0, sizeof *req);
-		if (seccomp_notify_receive(l, req) != 0)
-			continue;
-		memset(resp, 0, sizeof *resp);
-		resp->id = req->id;
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		(void)seccomp_notify_respond(l, resp);
-	}
-	_exit(0);
+	(void)!write(sock, text, strlen(text));
 }
 
 _Noreturn void run_supervise(int sock, pid_t command,
@@ -172,9 +142,12 @@ _Noreturn void run_supervise(int sock, pid_t command,
 	if (ret == 0 && (ret = run_serve_start(l)) < 0)
 		snprintf(why, sizeof why, "starting a thread: %s",
 			 strerror(-ret));
+	if (ret < 0) {
+		say_to_command(sock, why[0] ? why : "cannot start");
+		_exit(1);
+	}
+	say_to_command(sock, "+");
 	close(sock);
-	if (ret < 0)
-		serve_unserved(l, why[0] ? why : "cannot start");
 	run_debug("serving pid %d (trapped fds %d-%d)", (int)command,
 		  run_cfg.fd_lo, run_cfg.fd_lo + run_cfg.fd_count - 1);
 
@@ -266,10 +239,6 @@ _Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts
 	int st;
 	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "uinotify-run: cannot start the supervisor\n");
-		exit(125);
-	}
 
 	int l;
 	char why[256] = "";
@@ -278,15 +247,16 @@ _Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts
 			why);
 		exit(125);
 	}
-	/* Once in the socket, the listener lives with the supervisor: calls
-	 * made before it serves wait in the kernel.  So COMMAND starts now,
-	 * in parallel with the supervisor's own start. */
 	int ret = send_fd(sv[0], l);
 	close(l);
+	char answer[256];
+	ssize_t n = ret < 0 ? -1 : read(sv[0], answer, sizeof answer - 1);
 	close(sv[0]);
-	if (ret < 0) {
-		fprintf(stderr, "uinotify-run: the supervisor did not start: %s\n",
-			strerror(-ret));
+	if (n != 1 || answer[0] != '+') {
+		if (n > 0)
+			answer[n] = 0;
+		fprintf(stderr, "uinotify-run: the supervisor did not start%s%s\n",
+			n > 0 ? ": " : "", n > 0 ? answer : "");
 		exit(125);
 	}
 	execvp(argv[0], argv);
