@@ -467,6 +467,12 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 	return 0;
 }
 
+void uin_kernel_forget_fd(int fd)
+{
+	if (hint.kw && hint.fd == fd)
+		hint.kw = NULL;
+}
+
 /* An fd that reaches kw's inode now, or -1. */
 static int path_fd_for(struct uin_kwatch *kw)
 {

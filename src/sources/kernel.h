@@ -33,6 +33,9 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r);
 
 /* si's need, watched or excl_all changed (from mask_changed). */
 void uin_kernel_update(struct uin_src_inode *si);
+/* The resolved fd is about to be closed: a hint through it is no more
+ * (its number may be another file's, in another thread, next). */
+void uin_kernel_forget_fd(int fd);
 
 /* si is being released: stop observing it (from release_inode). */
 void uin_kernel_detach(struct uin_src_inode *si);

@@ -11,6 +11,7 @@
  * inode that was found (no second walk, no race with a rename).  Root
  * passes both, as with CAP_DAC_OVERRIDE in the kernel.
  */
+#include "sources/kernel.h"
 #include "sources/source.h"
 
 #include <errno.h>
@@ -86,7 +87,9 @@ int uin_resolve_path_at(int dirfd, const char *path, uint32_t in_flags,
 
 void uin_resolved_release(struct uin_resolved *r)
 {
-	if (r->fd >= 0)
+	if (r->fd >= 0) {
+		uin_kernel_forget_fd(r->fd);
 		close(r->fd);
+	}
 	r->fd = -1;
 }
