@@ -33,17 +33,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *dir;
-static char buf[65536] __attribute__((aligned(8)));
+#include "probe.h"
 
-static const char *path(const char *rel)
-{
-	static char p[4][4096];
-	static int i;
-	char *out = p[i++ % 4];
-	snprintf(out, sizeof p[0], "%s/%s", dir, rel);
-	return out;
-}
+static char buf[65536] __attribute__((aligned(8)));
 
 static const char *err(ssize_t r)
 {

@@ -26,7 +26,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static const char *dir;
+#include "probe.h"
+
 static char buf[65536] __attribute__((aligned(8)));
 
 static long say(const char *what, long r)
@@ -36,15 +37,6 @@ static long say(const char *what, long r)
 	else
 		printf("%s = %ld\n", what, r);
 	return r;
-}
-
-static const char *path(const char *rel)
-{
-	static char p[4][PATH_MAX];
-	static int i;
-	char *out = p[i++ % 4];
-	snprintf(out, PATH_MAX, "%s/%s", dir, rel);
-	return out;
 }
 
 static int fionread(int fd)

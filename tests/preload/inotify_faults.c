@@ -27,17 +27,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *dir;
-static char buf[65536] __attribute__((aligned(8)));
+#include "probe.h"
 
-static const char *path(const char *rel)
-{
-	static __thread char p[4][4096];
-	static __thread int i;
-	char *out = p[i++ % 4];
-	snprintf(out, sizeof p[0], "%s/%s", dir, rel);
-	return out;
-}
+static char buf[65536] __attribute__((aligned(8)));
 
 static void on_signal(int sig)
 {

@@ -40,6 +40,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #ifdef UIN_RANDOM_API
 #include <uinotify/inotify.h>
 #define in_init1 uinotify_init1
@@ -55,7 +57,6 @@
 #define in_ioctl ioctl
 #endif
 
-static const char *root;
 static uint64_t rng;
 static bool check_poll = true;
 static char buf[8192] __attribute__((aligned(8)));
@@ -77,15 +78,6 @@ static unsigned pick(unsigned n)
 static const char *const dirs[] = {".", "d0", "d1", "d0/e"};
 #define NDIRS 4
 #define NFILES 3
-
-static const char *full(const char *rel)
-{
-	static char p[4][4096];
-	static int i;
-	char *out = p[i++ % 4];
-	snprintf(out, sizeof p[0], "%s/%s", root, rel);
-	return out;
-}
 
 static const char *any_dir(void)
 {
@@ -131,40 +123,14 @@ static unsigned cookie_id(uint32_t c)
 	return ncookies;
 }
 
-static void print_mask(uint32_t m)
-{
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} names[] = {
-		{IN_ACCESS, "ACCESS"},         {IN_MODIFY, "MODIFY"},
-		{IN_ATTRIB, "ATTRIB"},         {IN_CLOSE_WRITE, "CLOSE_WRITE"},
-		{IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
-		{IN_MOVED_FROM, "MOVED_FROM"}, {IN_MOVED_TO, "MOVED_TO"},
-		{IN_CREATE, "CREATE"},         {IN_DELETE, "DELETE"},
-		{IN_DELETE_SELF, "DELETE_SELF"}, {IN_MOVE_SELF, "MOVE_SELF"},
-		{IN_UNMOUNT, "UNMOUNT"},       {IN_Q_OVERFLOW, "Q_OVERFLOW"},
-		{IN_IGNORED, "IGNORED"},       {IN_ISDIR, "ISDIR"},
-	};
-	bool first = true;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (m & names[i].bit) {
-			printf("%s%s", first ? "" : "|", names[i].name);
-			first = false;
-			m &= ~names[i].bit;
-		}
-	if (m || first)
-		printf("%s0x%x", first ? "" : "|", m);
-}
-
 static void print_records(char who, ssize_t n)
 {
 	for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= n;) {
 		struct inotify_event *e = (struct inotify_event *)(buf + off);
-		printf("  %c wd=%d ", who, e->wd);
-		print_mask(e->mask);
-		printf(" cookie=%u len=%u \"%s\"\n", cookie_id(e->cookie),
-		       e->len, e->len ? e->name : "");
+		char m[160];
+		mask_str(e->mask, m, sizeof m);
+		printf("  %c wd=%d %s cookie=%u len=%u \"%s\"\n", who, e->wd, m,
+		       cookie_id(e->cookie), e->len, e->len ? e->name : "");
 		off += (ssize_t)(sizeof *e + e->len);
 	}
 }
@@ -224,18 +190,18 @@ static void step(void)
 	switch (pick(20)) {
 	case 0:
 		a = any_dir();
-		r = mkdir(full(a), 0755);
+		r = mkdir(path(a), 0755);
 		printf("mkdir %s = %s\n", a, res(r));
 		break;
 	case 1:
 		a = any_dir();
-		r = rmdir(full(a));
+		r = rmdir(path(a));
 		printf("rmdir %s = %s\n", a, res(r));
 		break;
 	case 2:
 	case 3:
 		a = any_file();
-		fd = open(full(a), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		fd = open(path(a), O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		r = fd;
 		if (fd >= 0) {
 			r = (int)write(fd, "hello\n", 6);
@@ -245,7 +211,7 @@ static void step(void)
 		break;
 	case 4:
 		a = any_file();
-		fd = open(full(a), O_WRONLY | O_APPEND);
+		fd = open(path(a), O_WRONLY | O_APPEND);
 		r = fd;
 		if (fd >= 0) {
 			r = (int)write(fd, "more\n", 5);
@@ -257,7 +223,7 @@ static void step(void)
 		break;
 	case 5:
 		a = any_file();
-		fd = open(full(a), O_RDONLY);
+		fd = open(path(a), O_RDONLY);
 		r = fd;
 		if (fd >= 0) {
 			r = (int)read(fd, buf, 3);
@@ -267,7 +233,7 @@ static void step(void)
 		break;
 	case 6: {
 		a = any_dir();
-		DIR *d = opendir(full(a));
+		DIR *d = opendir(path(a));
 		int n = 0;
 		if (d) {
 			while (readdir(d))
@@ -279,35 +245,35 @@ static void step(void)
 	}
 	case 7:
 		a = any_file();
-		r = truncate(full(a), (off_t)pick(4));
+		r = truncate(path(a), (off_t)pick(4));
 		printf("truncate %s = %s\n", a, res(r));
 		break;
 	case 8:
 		a = any_name();
-		r = chmod(full(a), pick(2) ? 0700 : 0755);
+		r = chmod(path(a), pick(2) ? 0700 : 0755);
 		printf("chmod %s = %s\n", a, res(r));
 		break;
 	case 9:
 		a = any_name();
-		r = utimensat(AT_FDCWD, full(a), NULL, 0);
+		r = utimensat(AT_FDCWD, path(a), NULL, 0);
 		printf("touch %s = %s\n", a, res(r));
 		break;
 	case 10:
 		a = any_file();
 		b = any_file();
-		r = link(full(a), full(b));
+		r = link(path(a), path(b));
 		printf("link %s %s = %s\n", a, b, res(r));
 		break;
 	case 11:
 	case 12:
 		a = any_name();
 		b = pick(2) ? any_file() : any_dir();
-		r = rename(full(a), full(b));
+		r = rename(path(a), path(b));
 		printf("rename %s %s = %s\n", a, b, res(r));
 		break;
 	case 13:
 		a = any_file();
-		r = unlink(full(a));
+		r = unlink(path(a));
 		printf("unlink %s = %s\n", a, res(r));
 		break;
 	case 14:
@@ -316,7 +282,7 @@ static void step(void)
 		int i = (int)pick(2);
 		a = any_name();
 		uint32_t m = random_mask();
-		r = in_add_watch(inst[i], full(a), m);
+		r = in_add_watch(inst[i], path(a), m);
 		printf("add_watch %c %s 0x%x = %s\n", 'A' + i, a, m, res(r));
 		break;
 	}
@@ -342,7 +308,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: inotify_random DIR SEED STEPS [nopoll]\n");
 		return 2;
 	}
-	root = argv[1];
+	dir = argv[1];
 	rng = strtoull(argv[2], NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
 	long steps = strtol(argv[3], NULL, 10);
 	check_poll = !(argc > 4 && !strcmp(argv[4], "nopoll"));
@@ -355,7 +321,7 @@ int main(int argc, char **argv)
 		}
 	}
 	for (int i = 1; i < NDIRS; i++)
-		mkdir(full(dirs[i]), 0755);
+		mkdir(path(dirs[i]), 0755);
 	for (long s = 0; s < steps; s++) {
 		printf("%ld: ", s);
 		step();

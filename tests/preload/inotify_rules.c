@@ -40,6 +40,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "probe.h"
+
 #ifndef __GLIBC__
 /* musl (tests/run/ builds this with musl-gcc -static) has neither
  * close_range() nor closefrom(): the system call they make in glibc. */
@@ -54,7 +56,6 @@ static void closefrom(int lowfd)
 }
 #endif
 
-static const char *dir;
 static char buf[65536] __attribute__((aligned(8)));
 
 static const char *errname(int e)
@@ -84,40 +85,6 @@ static long say(const char *what, long r)
 	else
 		printf("%s = %ld\n", what, r);
 	return r;
-}
-
-static const char *path(const char *rel)
-{
-	static char p[4][PATH_MAX];
-	static int next;
-	char *b = p[next++ % 4];
-	snprintf(b, PATH_MAX, "%s/%s", dir, rel);
-	return b;
-}
-
-static void mask_str(uint32_t m, char *out, size_t len)
-{
-	static const struct { uint32_t bit; const char *name; } names[] = {
-		{IN_ACCESS, "ACCESS"}, {IN_MODIFY, "MODIFY"},
-		{IN_ATTRIB, "ATTRIB"}, {IN_CLOSE_WRITE, "CLOSE_WRITE"},
-		{IN_CLOSE_NOWRITE, "CLOSE_NOWRITE"}, {IN_OPEN, "OPEN"},
-		{IN_MOVED_FROM, "MOVED_FROM"}, {IN_MOVED_TO, "MOVED_TO"},
-		{IN_CREATE, "CREATE"}, {IN_DELETE, "DELETE"},
-		{IN_DELETE_SELF, "DELETE_SELF"}, {IN_MOVE_SELF, "MOVE_SELF"},
-		{IN_UNMOUNT, "UNMOUNT"}, {IN_Q_OVERFLOW, "Q_OVERFLOW"},
-		{IN_IGNORED, "IGNORED"}, {IN_ISDIR, "ISDIR"},
-	};
-	out[0] = 0;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (m & names[i].bit) {
-			if (out[0])
-				strncat(out, "|", len - strlen(out) - 1);
-			strncat(out, names[i].name, len - strlen(out) - 1);
-			m &= ~names[i].bit;
-		}
-	}
-	if (m)
-		snprintf(out + strlen(out), len - strlen(out), "|%#x", m);
 }
 
 static uint32_t last_cookie;
