@@ -53,25 +53,9 @@ static void seeds(enum way way, const char *const *extra)
 			free(env);
 			us = pl_wait_exit(&ours, 60000);
 		}
-		if (ks != 0 || us != 0 || strcmp(kernel.obuf, ours.obuf)) {
-			const char *a = kernel.obuf, *b = ours.obuf;
-			int line = 1;
-			while (*a && *a == *b) {
-				line += *a == '\n';
-				a++, b++;
-			}
-			fprintf(stderr,
-				"seed %ld, %ld steps: first difference at "
-				"line %d\n--- kernel:\n%.600s\n--- uinotify:\n"
-				"%.600s\n",
-				seed, steps, line, a, b);
-			if (ours.ebuf[0])
-				fprintf(stderr, "--- stderr:\n%.2000s\n",
-					ours.ebuf);
-		}
-		CHECK_EQ(ks, 0);
-		CHECK_EQ(us, 0);
-		CHECK_STR(ours.obuf, kernel.obuf);
+		char what[64];
+		snprintf(what, sizeof what, "seed %ld, %ld steps", seed, steps);
+		run_check_same(what, &kernel, ks, &ours, us);
 	}
 }
 

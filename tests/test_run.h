@@ -51,7 +51,6 @@ static RUN_UNUSED int run_program(bool supervised, const char *run_opts,
 	char *full[64];
 	int n = 0;
 	char *opts = run_opts ? strdup(run_opts) : NULL, *save = NULL;
-#ifdef UIN_RUN_BIN
 	if (supervised) {
 		full[n++] = (char *)UIN_RUN_BIN;
 		for (char *w = opts ? strtok_r(opts, " ", &save) : NULL; w;
@@ -59,9 +58,6 @@ static RUN_UNUSED int run_program(bool supervised, const char *run_opts,
 			full[n++] = w;
 		full[n++] = (char *)"--";
 	}
-#else
-	(void)supervised, (void)save;
-#endif
 	for (int i = 0; argv[i] && n < 62; i++)
 		full[n++] = argv[i];
 	full[n] = NULL;
@@ -79,6 +75,36 @@ static RUN_UNUSED const char *run_dir(const char *name)
 	const char *d = uin_test_path(name);
 	CHECK_OK(mkdir(d, 0755));
 	return d;
+}
+
+/*
+ * Both exited 0 and printed the same.  If not, says so for what (a test's
+ * own words: "seed 7"): the first line that differs, the rest of each
+ * output from there, and both stderrs.
+ */
+static RUN_UNUSED void run_check_same(const char *what,
+				      const struct pl_child *kernel, int ks,
+				      const struct pl_child *ours, int us)
+{
+	if (ks != 0 || us != 0 || strcmp(kernel->obuf, ours->obuf)) {
+		const char *a = kernel->obuf, *b = ours->obuf;
+		int line = 1;
+		while (*a && *a == *b) {
+			line += *a == '\n';
+			a++, b++;
+		}
+		while (a > kernel->obuf && a[-1] != '\n')
+			a--, b--;
+		fprintf(stderr,
+			"%s: exit %d (kernel) and %d (uinotify); first "
+			"difference at line %d\n--- kernel:\n%.1500s\n"
+			"--- uinotify:\n%.1500s\n--- kernel stderr:\n%.2000s\n"
+			"--- uinotify stderr:\n%.2000s\n",
+			what, ks, us, line, a, b, kernel->ebuf, ours->ebuf);
+	}
+	CHECK_EQ(ks, 0);
+	CHECK_EQ(us, 0);
+	CHECK_STR(ours->obuf, kernel->obuf);
 }
 
 /*
@@ -103,20 +129,7 @@ static RUN_UNUSED void run_compare(const char *prog, const char *run_opts,
 	int ks = run_program(false, NULL, argv, NULL, &kernel, 120000);
 	argv[1] = (char *)run_dir(uname);
 	int us = run_program(true, run_opts, argv, extra, &ours, 120000);
-	if (ks != 0 || us != 0 || strcmp(kernel.obuf, ours.obuf)) {
-		pl_dump(&kernel, "kernel");
-		pl_dump(&ours, "uinotify-run");
-		const char *a = kernel.obuf, *b = ours.obuf;
-		int line = 1;
-		while (*a && *a == *b) {
-			line += *a == '\n';
-			a++, b++;
-		}
-		fprintf(stderr, "first difference at line %d\n", line);
-	}
-	CHECK_EQ(ks, 0);
-	CHECK_EQ(us, 0);
-	CHECK_STR(ours.obuf, kernel.obuf);
+	run_check_same(prog, &kernel, ks, &ours, us);
 }
 
 #endif

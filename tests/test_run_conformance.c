@@ -75,7 +75,6 @@ TEST(with_the_drop_in_too_matches_kernel)
  * runs COMMAND directly (one filter, one instance per call). */
 TEST(nested_matches_kernel)
 {
-#ifdef UIN_RUN_BIN
 	run_require();
 	static struct pl_child kernel, ours;
 	char *argv[] = {(char *)UIN_PRELOAD_RULES, (char *)run_dir("k"), NULL};
@@ -85,7 +84,4 @@ TEST(nested_matches_kernel)
 	CHECK_EQ(run_program(true, NULL, nested, NULL, &ours, 120000), 0);
 	CHECK_STR(ours.obuf, kernel.obuf);
 	CHECK(strstr(ours.ebuf, "already served") != NULL);
-#else
-	run_require();
-#endif
 }
