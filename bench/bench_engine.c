@@ -26,7 +26,7 @@
 #include <uinotify/engine.h>
 #include <uinotify/hooks.h>
 
-#include "result.h"
+#include "bench.h"
 
 #define NHANDLES 64
 #define BATCH 4096

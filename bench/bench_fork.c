@@ -32,7 +32,7 @@
 
 #include <uinotify/inotify.h>
 
-#include "result.h"
+#include "bench.h"
 
 #define ROUNDS 5
 

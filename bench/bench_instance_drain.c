@@ -24,7 +24,7 @@
 
 #include "sources/none.h"
 
-#include "result.h"
+#include "bench.h"
 
 #define READ_SIZE 65536
 
@@ -35,12 +35,6 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* Drain fd with rd; returns the events read. */
@@ -168,8 +162,8 @@ int main(int argc, char **argv)
 			ut[r] = t3 - t2;
 		}
 	}
-	qsort(kt, (size_t)reps, sizeof *kt, cmp_double);
-	qsort(ut, (size_t)reps, sizeof *ut, cmp_double);
+	qsort(kt, (size_t)reps, sizeof *kt, bench_cmp_double);
+	qsort(ut, (size_t)reps, sizeof *ut, bench_cmp_double);
 	double kmed = kt[reps / 2], umed = ut[reps / 2];
 	printf("drain of %ld queued events (32-byte records), %d KiB reads, "
 	       "%d reps, median (best)\n",

@@ -37,14 +37,7 @@
 
 #include <uinotify/inotify.h>
 
-#include "result.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "bench.h"
 
 static void die(const char *what)
 {
@@ -121,7 +114,7 @@ static void latency(const char *dir, int iters)
 			/* rotate which path goes first */
 			enum path p = (enum path)(((i + k) % NPATHS + NPATHS) %
 						  NPATHS);
-			uint64_t t0 = now_ns();
+			uint64_t t0 = bench_now_ns();
 			if (pwrite(wfd, "x", 1, 0) != 1)
 				die("pwrite");
 			if (p == K || p == KPOLL) {
@@ -137,7 +130,7 @@ static void latency(const char *dir, int iters)
 					upoll(ufd);
 				uread(ufd);
 			}
-			uint64_t dt = now_ns() - t0;
+			uint64_t dt = bench_now_ns() - t0;
 			/* the other side's copy of the event, untimed */
 			if (p == K || p == KPOLL)
 				uread(ufd);
@@ -203,7 +196,7 @@ static double throughput(const char *dir, bool use_uin, long *events_out)
 		die("add_watch");
 	const int batch = 1000, batches = 200;
 	long events = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	for (int j = 0; j < batches; j++) {
 		for (int i = 0; i < batch; i++)
 			if (pwrite(i & 1 ? fb : fa, "x", 1, 0) != 1)
@@ -232,7 +225,7 @@ static double throughput(const char *dir, bool use_uin, long *events_out)
 			}
 		}
 	}
-	double secs = (double)(now_ns() - t0) / 1e9;
+	double secs = (double)(bench_now_ns() - t0) / 1e9;
 	if (use_uin)
 		uinotify_close(fd);
 	else

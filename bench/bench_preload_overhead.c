@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "result.h"
+#include "bench.h"
 
 extern char **environ;
 

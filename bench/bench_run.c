@@ -49,7 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "result.h"
+#include "bench.h"
 
 #ifndef UIN_RUN_BIN
 #define UIN_RUN_BIN ""
@@ -60,30 +60,10 @@
 
 extern char **environ;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 __attribute__((noreturn)) static void die(const char *what)
 {
 	fprintf(stderr, "bench_run: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* The p-quantile of v[0..n) (sorts v). */
-static double pct(double *v, int n, double p)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return v[(int)(p * (n - 1) + 0.5)];
 }
 
 static double scale = 1;
@@ -107,7 +87,7 @@ static int child_syscalls(long n)
 	int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	if (zero < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return 1;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	for (long i = 0; i < n; i++) {
 		syscall(SYS_getpid);
 		if (read(zero, b, sizeof b) != sizeof b ||
@@ -123,7 +103,7 @@ static int child_syscalls(long n)
 		if (d < 0 || close(d) < 0)
 			return 1;
 	}
-	printf("%.2f\n", (double)(now_ns() - t0) / (double)n);
+	printf("%.2f\n", (double)(bench_now_ns() - t0) / (double)n);
 	return 0;
 }
 
@@ -137,12 +117,12 @@ static int child_addwatch(long n, const char *dir)
 		if (inotify_add_watch(fd, dir, IN_MODIFY | (i & 1 ? IN_CREATE : 0)) <
 		    0)
 			return 1;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	for (long i = 0; i < n; i++)
 		if (inotify_add_watch(fd, dir,
 				      IN_MODIFY | (i & 1 ? IN_CREATE : 0)) < 0)
 			return 1;
-	uint64_t t1 = now_ns();
+	uint64_t t1 = bench_now_ns();
 	/* Each rm_watch queues an IN_IGNORED: drained (untimed) in rounds
 	 * well under max_queued_events. */
 	static char buf[65536] __attribute__((aligned(8)));
@@ -150,13 +130,13 @@ static int child_addwatch(long n, const char *dir)
 	uint64_t pt = 0;
 	while (left > 0) {
 		long k = left < 4096 ? left : 4096;
-		uint64_t s = now_ns();
+		uint64_t s = bench_now_ns();
 		for (long i = 0; i < k; i++) {
 			int wd = inotify_add_watch(fd, dir, IN_MODIFY);
 			if (wd < 0 || inotify_rm_watch(fd, wd) < 0)
 				return 1;
 		}
-		pt += now_ns() - s;
+		pt += bench_now_ns() - s;
 		left -= k;
 		while (read(fd, buf, sizeof buf) > 0)
 			;
@@ -192,7 +172,7 @@ static int child_latency(long n, const char *dir)
 			die("calloc");
 	for (long i = -50; i < 2 * n; i++) { /* 50 warm-up rounds */
 		int p = (int)(i & 1);
-		uint64_t t0 = now_ns();
+		uint64_t t0 = bench_now_ns();
 		if (pwrite(wfd, "x", 1, 0) != 1)
 			die("pwrite");
 		if (p)
@@ -200,10 +180,10 @@ static int child_latency(long n, const char *dir)
 		if (read(fd, evbuf, sizeof evbuf) <= 0)
 			die("read");
 		if (i >= 0)
-			t[p][i / 2] = (double)(now_ns() - t0);
+			t[p][i / 2] = (double)(bench_now_ns() - t0);
 	}
-	double rmed = pct(t[0], (int)n, 0.5), rp99 = pct(t[0], (int)n, 0.99);
-	double pmed = pct(t[1], (int)n, 0.5), pp99 = pct(t[1], (int)n, 0.99);
+	double rmed = bench_pct(t[0], (int)n, 0.5), rp99 = bench_pct(t[0], (int)n, 0.99);
+	double pmed = bench_pct(t[1], (int)n, 0.5), pp99 = bench_pct(t[1], (int)n, 0.99);
 	close(fd);
 	close(wfd);
 	unlink(file);
@@ -222,7 +202,7 @@ static int child_latency(long n, const char *dir)
 		die("throughput setup");
 	const int batch = 1000;
 	long batches = n / 20 > 0 ? n / 20 : 1, events = 0;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	for (long j = 0; j < batches; j++) {
 		for (int i = 0; i < batch; i++)
 			if (pwrite(i & 1 ? fb : fa, "x", 1, 0) != 1)
@@ -246,7 +226,7 @@ static int child_latency(long n, const char *dir)
 			}
 		}
 	}
-	double evps = (double)events / ((double)(now_ns() - t0) / 1e9);
+	double evps = (double)events / ((double)(bench_now_ns() - t0) / 1e9);
 	close(fd);
 	close(fa);
 	close(fb);
@@ -308,7 +288,7 @@ static double spawn(enum side s, char *const argv[], char *out, size_t len)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		die("pipe");
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	pid_t pid = fork();
 	if (pid < 0)
 		die("fork");
@@ -326,7 +306,7 @@ static double spawn(enum side s, char *const argv[], char *out, size_t len)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
-	uint64_t t1 = now_ns();
+	uint64_t t1 = bench_now_ns();
 	close(p[1]);
 	if (out) {
 		size_t got = 0;
@@ -424,8 +404,10 @@ static void bench_syscalls(void)
 				loop[i][r] = strtod(out, NULL);
 			}
 		}
-	double wp = pct(wall[0], rounds, 0.5), wr = pct(wall[1], rounds, 0.5);
-	double lp = pct(loop[0], rounds, 0.5), lr = pct(loop[1], rounds, 0.5);
+	double wp = bench_pct(wall[0], rounds, 0.5);
+	double wr = bench_pct(wall[1], rounds, 0.5);
+	double lp = bench_pct(loop[0], rounds, 0.5);
+	double lr = bench_pct(loop[1], rounds, 0.5);
 	printf("a program that never watches: %ld iterations of %d syscalls, "
 	       "median of %d alternating runs\n",
 	       n, SYSCALLS_PER_ITER, rounds);
@@ -438,38 +420,62 @@ static void bench_syscalls(void)
 	results("syscall loop ns/iteration", "plain", lp, lr, NAN);
 }
 
-static void bench_addwatch(const char *dir)
+/*
+ * Runs `mode` rounds times on every side still measured, the order
+ * rotating so that no side always goes first; each run prints nf numbers,
+ * and m[s][i] is the median of number i on side s (NAN for a side that
+ * failed, which is not run again).  False when the plain side failed:
+ * nothing to compare with.
+ */
+#define MAX_NF 5
+#define MAX_ROUNDS 8
+static bool medians(const char *mode, long n, const char *dir, int rounds,
+		    int nf, double m[NSIDES][MAX_NF])
 {
-	long n = scaled(2000);
-	int rounds = 5;
-	double add[NSIDES][8], pair[NSIDES][8];
+	double v[NSIDES][MAX_NF][MAX_ROUNDS];
 	char out[256];
 	for (int r = 0; r < rounds; r++)
 		for (int k = 0; k < NSIDES; k++) {
 			enum side s = (enum side)((r + k) % NSIDES);
 			if (!have[s])
 				continue;
-			if (!child(s, "addwatch", n, dir, out, sizeof out, NULL) ||
-			    sscanf(out, "%lf %lf", &add[s][r], &pair[s][r]) != 2) {
+			bool ok = child(s, mode, n, dir, out, sizeof out, NULL);
+			char *p = out, *end;
+			for (int i = 0; ok && i < nf; i++, p = end) {
+				v[s][i][r] = strtod(p, &end);
+				ok = end != p;
+			}
+			if (!ok) {
 				if (s == PLAIN)
-					return;
+					return false;
 				have[s] = false;
 			}
 		}
-	double a[NSIDES], p[NSIDES];
-	for (int s = 0; s < NSIDES; s++) {
-		a[s] = have[s] ? pct(add[s], rounds, 0.5) : NAN;
-		p[s] = have[s] ? pct(pair[s], rounds, 0.5) : NAN;
-	}
+	for (int s = 0; s < NSIDES; s++)
+		for (int i = 0; i < nf; i++)
+			m[s][i] = have[s] ? bench_pct(v[s][i], rounds, 0.5) : NAN;
+	return true;
+}
+
+static void bench_addwatch(const char *dir)
+{
+	long n = scaled(2000);
+	int rounds = 5;
+	enum { ADD, PAIR, NF };
+	double m[NSIDES][MAX_NF];
+	if (!medians("addwatch", n, dir, rounds, NF, m))
+		return;
 	printf("inotify_add_watch round trip, measured in the program: %ld "
 	       "calls on one path, median of %d runs\n",
 	       n, rounds);
 	header("ns/call", "kernel");
-	row("add_watch (same path, same wd)", a[PLAIN], a[RUN], a[LIB]);
-	row("add_watch + rm_watch", p[PLAIN], p[RUN], p[LIB]);
-	results("add_watch ns/call", "kernel", a[PLAIN], a[RUN], a[LIB]);
-	results("add_watch+rm_watch ns/pair", "kernel", p[PLAIN], p[RUN],
-		p[LIB]);
+	row("add_watch (same path, same wd)", m[PLAIN][ADD], m[RUN][ADD],
+	    m[LIB][ADD]);
+	row("add_watch + rm_watch", m[PLAIN][PAIR], m[RUN][PAIR], m[LIB][PAIR]);
+	results("add_watch ns/call", "kernel", m[PLAIN][ADD], m[RUN][ADD],
+		m[LIB][ADD]);
+	results("add_watch+rm_watch ns/pair", "kernel", m[PLAIN][PAIR],
+		m[RUN][PAIR], m[LIB][PAIR]);
 }
 
 static void bench_latency(const char *dir)
@@ -477,28 +483,9 @@ static void bench_latency(const char *dir)
 	long n = scaled(2000);
 	int rounds = 3;
 	enum { RMED, RP99, PMED, PP99, EVPS, NF };
-	double v[NSIDES][NF][4];
-	char out[256];
-	for (int r = 0; r < rounds; r++)
-		for (int k = 0; k < NSIDES; k++) {
-			enum side s = (enum side)((r + k) % NSIDES);
-			if (!have[s])
-				continue;
-			double *f[NF];
-			for (int i = 0; i < NF; i++)
-				f[i] = &v[s][i][r];
-			if (!child(s, "latency", n, dir, out, sizeof out, NULL) ||
-			    sscanf(out, "%lf %lf %lf %lf %lf", f[0], f[1], f[2],
-				   f[3], f[4]) != NF) {
-				if (s == PLAIN)
-					return;
-				have[s] = false;
-			}
-		}
-	double m[NSIDES][NF];
-	for (int s = 0; s < NSIDES; s++)
-		for (int i = 0; i < NF; i++)
-			m[s][i] = have[s] ? pct(v[s][i], rounds, 0.5) : NAN;
+	double m[NSIDES][MAX_NF];
+	if (!medians("latency", n, dir, rounds, NF, m))
+		return;
 	struct statfs sf;
 	printf("change -> event: %ld samples a path, events/s over %ld "
 	       "events, median of %d runs (%s, fs type %#lx)\n",
@@ -581,7 +568,7 @@ static void bench_startup(void)
 		}
 		double m[NSIDES];
 		for (int s = 0; s < NSIDES; s++)
-			m[s] = ok[s] ? pct(t[s], (int)runs, 0.5) : NAN;
+			m[s] = ok[s] ? bench_pct(t[s], (int)runs, 0.5) : NAN;
 		if (!printed) {
 			printf("start-up, fork to exit, median (ms)\n");
 			header("", "plain");
@@ -661,12 +648,12 @@ int main(int argc, char **argv)
 		 argc > 1 ? argv[1] : tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(base))
 		die("mkdtemp");
-	uint64_t t0 = now_ns();
+	uint64_t t0 = bench_now_ns();
 	bench_syscalls();
 	bench_addwatch(base);
 	bench_latency(base);
 	bench_startup();
-	printf("total %.1f s\n", (double)(now_ns() - t0) / 1e9);
+	printf("total %.1f s\n", (double)(bench_now_ns() - t0) / 1e9);
 	rm_rf(base);
 	return 0;
 }

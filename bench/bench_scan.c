@@ -55,7 +55,7 @@
 
 #include "sources/scan.h"
 
-#include "result.h"
+#include "bench.h"
 
 static double now_ms(void)
 {
@@ -75,19 +75,6 @@ static void die(const char *what)
 {
 	perror(what);
 	exit(1);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double pct(double *v, int n, double p)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	int i = (int)(p * (n - 1) + 0.5);
-	return v[i];
 }
 
 /* The tree ------------------------------------------------------------------- */
@@ -261,9 +248,10 @@ static void latency(const char *label, int fd, const char *src, int ndirs,
 	}
 	printf("  %-26s median %5.1f ms (p90 %5.1f) over %d changes: "
 	       "create %5.1f, rename %5.1f, delete %5.1f\n",
-	       label, pct(all, 3 * samples, 0.5), pct(all, 3 * samples, 0.9),
-	       3 * samples, pct(cre, samples, 0.5), pct(ren, samples, 0.5),
-	       pct(del, samples, 0.5));
+	       label, bench_pct(all, 3 * samples, 0.5),
+	       bench_pct(all, 3 * samples, 0.9), 3 * samples,
+	       bench_pct(cre, samples, 0.5), bench_pct(ren, samples, 0.5),
+	       bench_pct(del, samples, 0.5));
 }
 
 /* Process CPU over ms of idleness, in % of one core. */
@@ -285,7 +273,7 @@ static double scanner_sweep(int k)
 		uin_scan_get_stats(&st);
 		v[i] = (double)st.last_tick_cpu_us / 1000.0;
 	}
-	return pct(v, k, 0.5);
+	return bench_pct(v, k, 0.5);
 }
 
 /* fswatch's poll monitor on the tree: its CPU per sweep, or -1. */
@@ -384,10 +372,10 @@ static void bench_tree(const char *base, int ndirs, bool quick)
 	}
 	/* The minimum: the machine is shared, and interference only ever
 	 * adds (the medians are printed too). */
-	double floor_med = pct(fl, 2 * K, 0.5), full_med = pct(sc, K, 0.5),
-	       steady_med = pct(ss, K, 0.5);
-	double floor = pct(fl, 2 * K, 0.0);
-	double full = pct(sc, K, 0.0), steady = pct(ss, K, 0.0);
+	double floor_med = bench_pct(fl, 2 * K, 0.5);
+	double full_med = bench_pct(sc, K, 0.5), steady_med = bench_pct(ss, K, 0.5);
+	double floor = bench_pct(fl, 2 * K, 0.0);
+	double full = bench_pct(sc, K, 0.0), steady = bench_pct(ss, K, 0.0);
 	printf("  full sweep CPU, %ld entries (minimum of %d; medians: floor "
 	       "%.2f, scanner %.2f (%.3fx), steady %.2f (%.3fx) ms):\n",
 	       entries, K, floor_med, full_med, full_med / floor_med,
@@ -626,7 +614,7 @@ static void bench_bindfs(const char *base, int ndirs, bool quick)
 		printf("  write to a hot file, %-26s median %5.0f ms, max "
 		       "%5.0f ms; tick %ld us CPU, %ld us wall, %ld overruns\n",
 		       mode ? "AT_STATX_FORCE_SYNC:" : "attribute cache (none):",
-		       pct(lat, k, 0.5), pct(lat, k, 1.0),
+		       bench_pct(lat, k, 0.5), bench_pct(lat, k, 1.0),
 		       st.last_tick_cpu_us, st.last_tick_us, st.overruns);
 	}
 	uin_scan_set_param(UIN_SCAN_FORCE_SYNC, 2);

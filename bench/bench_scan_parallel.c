@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "result.h"
+#include "bench.h"
 
 #define PER_DIR 100
 #define ROUNDS 3

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "result.h"
+#include "bench.h"
 
 static double now_ms(void)
 {
@@ -38,16 +38,9 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -207,7 +200,7 @@ static void latency(const char *tool, const char root[1200], double *med,
 		v[i] = now_ms() - t0;
 	}
 	finish(&c);
-	qsort(v, N, sizeof v[0], cmp_double);
+	qsort(v, N, sizeof v[0], bench_cmp_double);
 	*med = (v[N / 2 - 1] + v[N / 2]) / 2;
 	*p90 = v[N * 9 / 10];
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [BUILD]  (make bench) - run every benchmark built in
 # BUILD/bench (default: build), each printing its own lines, then one table
-# of every figure, from the lines the benches print (bench/result.h):
+# of every figure, from the lines the benches print (bench/bench.h):
 #
 #   RESULT bench|measurement|ours|peer|ratio       (ratio = ours / peer)
 #
