@@ -122,6 +122,8 @@ static struct run_rec *unlink_head_locked(struct run_queue *q)
 static void reconcile_locked(struct run_queue *q)
 {
 	int have = 0;
+	/* More bytes than we account for would mean packets nobody owns
+	 * (rq_take keeps that from happening): drop nothing then. */
 	if (ioctl(q->rfd, FIONREAD, &have) < 0 || have < 0 ||
 	    (size_t)have > q->piped_bytes)
 		return;

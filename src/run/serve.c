@@ -16,6 +16,12 @@
  * that dies in between leaks nothing).  An answer to a caller that has
  * gone (dead, or interrupted by a signal) fails with ENOENT; handlers
  * undo what they must then.
+ *
+ * LOCKS.  replay_lock is a leaf: taken only in run_replay_*, never while
+ * a call is served.  A receiver holds a BUSY replay entry from
+ * run_replay_begin to run_replay_end (run_replay_keep turns it KEPT); a
+ * second notification of the same thread waits on replay_done meanwhile.
+ * That wait ends: the busy call's receiver waits for no other receiver.
  */
 #include "run/run.h"
 
@@ -182,6 +188,7 @@ bool run_fd_trapped(int fd)
  */
 #define REPLAYS 16
 #define REPLAY_NS 2000000000LL
+_Static_assert(REPLAYS > RECEIVERS, "a slot beyond the busy ones");
 
 enum replay_state { REPLAY_FREE, REPLAY_BUSY, REPLAY_KEPT };
 

@@ -65,10 +65,12 @@
  * resolved O_PATH fd) makes the kernel watch wide enough for the watch
  * about to be added: r->in_flags's event bits when the caller passed the
  * watch's mask there, else every event (IN_ALL_EVENTS).  It leaves a
- * per-thread hint {kw, fd, dev, ino}; update() (the mask_changed that
- * follows in the same thread, while the caller still holds the resolved
- * fd) makes the kernel watch exact through it, after checking with fstat
- * that the fd still is that inode.  Without a usable hint (a watch removed,
+ * per-thread hint {kw, fd, dev, ino}, which lives until the resolved fd
+ * is closed (uin_resolved_release calls uin_kernel_forget_fd: after that
+ * the number may be another thread's file); update() (the mask_changed
+ * that follows in the same thread, while the caller still holds the
+ * resolved fd) makes the kernel watch exact through it, after checking
+ * with fstat that the fd still is that inode.  Without a usable hint (a watch removed,
  * a consumer that released the fd first) the kernel mask stays a superset,
  * which costs only filtered events, until the next update with a path.
  * The kernel watch is removed when the last engine inode using it is
