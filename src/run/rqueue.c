@@ -342,6 +342,7 @@ unsigned rq_take(struct run_queue *q, size_t written)
 	reconcile_locked(q);
 	size_t off = 0;
 	unsigned k = 0;
+	bool backlog_taken = false;
 	struct run_rec *r = q->head;
 	/* off <= written: a record whose copy faulted part way (or at its
 	 * first byte) is lost, as Linux dequeues it before copying. */
@@ -350,6 +351,7 @@ unsigned rq_take(struct run_queue *q, size_t written)
 	     r = r->next) {
 		off += rec_size(r);
 		k++;
+		backlog_taken |= r == q->unpiped;
 		/* Its packet is at the pipe's head: one read takes exactly
 		 * it (reconcile just saw it there). */
 		if (r->in_pipe) {
@@ -361,11 +363,8 @@ unsigned rq_take(struct run_queue *q, size_t written)
 	/* Records of the range still in the backlog are taken too: they
 	 * must not be pushed into the room the reads above made before
 	 * rq_commit unlinks them (their packets would stay behind). */
-	for (struct run_rec *t = q->head; t && t != r; t = t->next)
-		if (t == q->unpiped) {
-			q->unpiped = r;
-			break;
-		}
+	if (backlog_taken)
+		q->unpiped = r;
 	q->taken = k;
 	pthread_mutex_unlock(&q->lock);
 	return k;
