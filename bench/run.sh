@@ -10,7 +10,9 @@
 # minute, and is stopped after UINOTIFY_BENCH_TIMEOUT seconds (default
 # 180; 0: never).  UINOTIFY_BENCH_FULL=1 runs each with its own (long)
 # defaults and no time limit unless UINOTIFY_BENCH_TIMEOUT is set;
-# UINOTIFY_BENCH_SCALE=N lengthens bench_run.  Only bash, coreutils and awk.
+# UINOTIFY_BENCH_SCALE=N lengthens bench_run; UINOTIFY_BENCH_RESULTS=FILE
+# also appends the table's lines to FILE (bench/compare.sh).  Only bash,
+# coreutils and awk.
 set -u
 
 build=${1:-build}
@@ -98,4 +100,5 @@ awk -F'|' '
 		for (r = 1; r <= NR; r++)
 			printf fmt, c[r, 1], c[r, 2], c[r, 3], c[r, 4], c[r, 5]
 	}' "$results"
+[ -n "${UINOTIFY_BENCH_RESULTS:-}" ] && cat "$results" >>"$UINOTIFY_BENCH_RESULTS"
 [ "$failed" = 0 ]
