@@ -52,8 +52,9 @@ awk -F'|' '
 	{
 		k = $1 "|" $2
 		b = (k in before) ? before[k] : "-"
-		r = (b != "-" && $3 != "-" && b + 0 != 0) ?
-			sprintf("%.3f", $3 / b) : "-"
+		r = "-"
+		if (b != "-" && $3 != "-" && b + 0 != 0)
+			r = sprintf("%.3f", $3 / b)
 		printf "%s | %s | %s | %s | %s\n", $1, $2, b, $3, r
 	}' "$out/before/results" "$out/after/results"
 exit $rc
