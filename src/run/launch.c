@@ -129,9 +129,8 @@ _Noreturn void run_supervise(int sock, pid_t command,
 	/* Watch COMMAND's own process: once it has exited, stderr is left. */
 	int cmd_pidfd = (int)syscall(SYS_pidfd_open, command, 0);
 
-	int l;
-	if (recv_fd(sock, &l) < 0)
-		_exit(1); /* COMMAND's side said why, or died */
+	/* Everything that does not need the listener is made while COMMAND's
+	 * side builds and loads the filter: the answer comes sooner. */
 	char why[256] = "";
 	int ret = opts->setup ? opts->setup(why, sizeof why) : 0;
 	if (ret == 0 && (ret = ri_init()) < 0)
@@ -139,11 +138,17 @@ _Noreturn void run_supervise(int sock, pid_t command,
 	if (ret == 0 && (ret = run_waker_start()) < 0)
 		snprintf(why, sizeof why, "starting a thread: %s",
 			 strerror(-ret));
-	if (ret == 0 && (ret = run_serve_start(l)) < 0)
-		snprintf(why, sizeof why, "starting a thread: %s",
-			 strerror(-ret));
 	if (ret < 0) {
 		say_to_command(sock, why[0] ? why : "cannot start");
+		_exit(1);
+	}
+	int l;
+	if (recv_fd(sock, &l) < 0)
+		_exit(1); /* COMMAND's side died */
+	if ((ret = run_serve_start(l)) < 0) {
+		snprintf(why, sizeof why, "starting a thread: %s",
+			 strerror(-ret));
+		say_to_command(sock, why);
 		_exit(1);
 	}
 	say_to_command(sock, "+");
@@ -191,24 +196,80 @@ static char **supervisor_env(const char *settings)
 	return env;
 }
 
-static _Noreturn void reexec_supervisor(int sock, pid_t command,
-					const struct run_launch_opts *opts)
-{
+/* What the re-executed supervisor is given, made before any vfork (a
+ * vfork child may only make system calls). */
+struct reexec {
 	char settings[512], sockarg[16], pidarg[16];
-	snprintf(settings, sizeof settings, "UINOTIFY_RUN_SUPERVISOR=%s",
+	char *argv[5];
+	char **env;
+};
+
+static void reexec_prepare(struct reexec *r, int sock, pid_t command,
+			   const struct run_launch_opts *opts)
+{
+	snprintf(r->settings, sizeof r->settings, "UINOTIFY_RUN_SUPERVISOR=%s",
 		 opts->settings ? opts->settings : "");
-	snprintf(sockarg, sizeof sockarg, "%d", sock);
-	snprintf(pidarg, sizeof pidarg, "%d", (int)command);
-	char *argv[] = {(char *)"uinotify-run", (char *)"--supervise", sockarg,
-			pidarg, NULL};
-	char **env = supervisor_env(settings);
-	/* The socket must survive the exec. */
-	fcntl(sock, F_SETFD, 0);
-	if (env)
-		execve("/proc/self/exe", argv, env);
-	/* No /proc or no exec: serve from this copy of the process. */
-	fcntl(sock, F_SETFD, FD_CLOEXEC);
-	run_supervise(sock, command, opts);
+	snprintf(r->sockarg, sizeof r->sockarg, "%d", sock);
+	snprintf(r->pidarg, sizeof r->pidarg, "%d", (int)command);
+	r->argv[0] = (char *)"uinotify-run";
+	r->argv[1] = (char *)"--supervise";
+	r->argv[2] = r->sockarg;
+	r->argv[3] = r->pidarg;
+	r->argv[4] = NULL;
+	r->env = supervisor_env(r->settings);
+}
+
+/*
+ * The supervisor as a grandchild, by vfork twice: a fork copies the page
+ * tables (most of a millisecond each on a VM), a vfork copies nothing,
+ * and both children only make system calls.  When vfork returns here the
+ * grandchild has exec'd or failed, and the child in between has exited.
+ * A failed exec leaves '!' on the socket.  Returns whether it exec'd.
+ */
+static bool spawn_supervisor(struct reexec *r, int sock, int other)
+{
+	if (!r->env)
+		return false;
+	pid_t mid = vfork();
+	if (mid < 0)
+		return false;
+	if (mid == 0) {
+		pid_t s = vfork();
+		if (s == 0) {
+			close(other);
+			fcntl(sock, F_SETFD, 0); /* survives the exec */
+			execve("/proc/self/exe", r->argv, r->env);
+			(void)!write(sock, "!", 1);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	int st;
+	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	char c;
+	return recv(other, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 1;
+}
+
+/* No /proc or no exec: serve from a forked copy of this process, detached
+ * the same way. */
+static bool fork_supervisor(int sock, pid_t command,
+			    const struct run_launch_opts *opts)
+{
+	fflush(NULL);
+	pid_t mid = fork();
+	if (mid < 0)
+		return false;
+	if (mid == 0) {
+		pid_t s = fork();
+		if (s == 0)
+			run_supervise(sock, command, opts);
+		_exit(s < 0 ? 1 : 0);
+	}
+	int st;
+	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* COMMAND's side ------------------------------------------------------------ */
@@ -222,23 +283,22 @@ _Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts
 		exit(125);
 	}
 	pid_t self = getpid();
-	fflush(NULL);
-	pid_t mid = fork();
-	if (mid < 0) {
-		fprintf(stderr, "uinotify-run: fork: %s\n", strerror(errno));
-		exit(125);
-	}
-	if (mid == 0) {
+	struct reexec r;
+	reexec_prepare(&r, sv[1], self, opts);
+	bool started = spawn_supervisor(&r, sv[1], sv[0]);
+	free(r.env);
+	if (!started) {
 		close(sv[0]);
-		pid_t s = fork();
-		if (s == 0)
-			reexec_supervisor(sv[1], self, opts);
-		_exit(s < 0 ? 1 : 0);
+		close(sv[1]);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+		    !fork_supervisor(sv[1], self, opts)) {
+			fprintf(stderr, "uinotify-run: cannot start the "
+					"supervisor: %s\n",
+				strerror(errno));
+			exit(125);
+		}
 	}
 	close(sv[1]);
-	int st;
-	while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
-		;
 
 	int l;
 	char why[256] = "";
@@ -247,10 +307,12 @@ _Noreturn void run_launch(char *const argv[], const struct run_launch_opts *opts
 			why);
 		exit(125);
 	}
-	int ret = send_fd(sv[0], l);
+	/* A supervisor that failed has said why before closing its end, so
+	 * the answer is read even when sending failed. */
+	(void)send_fd(sv[0], l);
 	close(l);
 	char answer[256];
-	ssize_t n = ret < 0 ? -1 : read(sv[0], answer, sizeof answer - 1);
+	ssize_t n = read(sv[0], answer, sizeof answer - 1);
 	close(sv[0]);
 	if (n != 1 || answer[0] != '+') {
 		if (n > 0)
