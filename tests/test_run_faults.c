@@ -3,6 +3,8 @@
  * crowded: signals during a blocking read (SA_RESTART), a reader killed
  * while it waits, threads and a thousand processes calling at once,
  * COMMAND that daemonises (its descendants stay served after it exits),
+ * an add_watch stuck on a share that does not answer (it holds only its
+ * own thread),
  * the supervisor killed (calls fail with ENOSYS, nothing hangs), and
  * COMMAND's exit status and signals, which are its own.  Each one that has
  * a kernel counterpart is compared with it in the same run
@@ -143,6 +145,73 @@ TEST(supervisor_killed_calls_fail_with_enosys)
 	CHECK(strstr(c.obuf, "after: add_watch = -1 ENOSYS") != NULL);
 	CHECK(strstr(c.obuf, "after: read = -1 ENOSYS") != NULL);
 	CHECK(strstr(c.obuf, "after: close = 0") != NULL);
+}
+
+/* The bindfs daemon serving back (its command line names it). */
+static pid_t find_bindfs(const char *back)
+{
+	DIR *d = opendir("/proc");
+	pid_t found = -1;
+	struct dirent *de;
+	while (d && found < 0 && (de = readdir(d))) {
+		char path[300], cmd[2048];
+		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+		fclose(f);
+		cmd[n] = 0;
+		if (!strstr(cmd, "bindfs"))
+			continue;
+		for (size_t i = 0; i < n; i += strlen(cmd + i) + 1)
+			if (!strcmp(cmd + i, back))
+				found = (pid_t)atoi(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* An add_watch on a share whose server has stopped answering holds one
+ * thread of the program, as with the kernel: another thread's calls are
+ * served meanwhile (the supervisor starts another receiver). */
+static void stuck_share_body(const char *watch, const char *change)
+{
+	pid_t daemon = find_bindfs(change);
+	CHECK(daemon > 0);
+	for (int k = 0; k < 2; k++) {
+		bool supervised = k == 1;
+		char slow[1024], back_slow[1024];
+		snprintf(back_slow, sizeof back_slow, "%s/slow%d", change, k);
+		snprintf(slow, sizeof slow, "%s/slow%d", watch, k);
+		CHECK_OK(mkdir(back_slow, 0755));
+		CHECK_OK(kill(daemon, SIGSTOP));
+		static struct pl_child c;
+		char *prog[] = {(char *)UIN_PRELOAD_FAULTS,
+				(char *)run_dir(supervised ? "ours" : "kernel"),
+				(char *)"stuck", slow, NULL};
+		char *full[] = {(char *)UIN_RUN_BIN, (char *)"--", prog[0],
+				prog[1], prog[2], prog[3], NULL};
+		char **env = pl_env(false, NULL);
+		pl_spawn(&c, supervised ? full : prog, env, NULL);
+		free(env);
+		bool other = pl_wait_for(&c, "other calls: ok", false, 10000);
+		CHECK_OK(kill(daemon, SIGCONT));
+		int st = pl_wait_exit(&c, 20000);
+		fprintf(stderr, "%s:\n%s", supervised ? "uinotify-run" : "kernel",
+			c.obuf);
+		CHECK(other);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		CHECK(strstr(c.obuf, "slow call waiting: yes") != NULL);
+		CHECK(strstr(c.obuf, "slow add_watch: ok") != NULL);
+	}
+}
+
+TEST(a_stuck_share_holds_one_thread)
+{
+	run_require();
+	pl_with_bindfs(stuck_share_body);
 }
 
 /* COMMAND replaces uinotify-run: its exit status and death are its own. */

@@ -4,9 +4,11 @@
  * THREADS.  A few receivers block in SECCOMP_IOCTL_NOTIF_RECV
  * (each notification goes to exactly one of them) and serve what they get
  * to the end: an add_watch on a slow share holds one receiver, not the
- * whole tree.  A read that must block is not held by a thread: reads.c
- * parks it and the waker answers it later.  They never exit: the process
- * ends when the traced tree has (launch.c).
+ * whole tree.  One is started; the last idle one starts another as it
+ * takes a call (up to RECEIVERS), so a tree that never watches pays for
+ * one thread.  A read that must block is not held by a thread: reads.c
+ * parks it and the waker answers it later.  They stop when no process
+ * uses the filter any more; the process ends then too (launch.c).
  *
  * ANSWERS.  Every notification gets exactly one answer: a value, an errno,
  * CONTINUE (the kernel runs the call itself: for descriptors that are not
@@ -26,10 +28,10 @@
 #include "run/run.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
-#include <seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -301,26 +303,77 @@ void run_replay_end(const struct run_call *c)
 
 /* Receivers ----------------------------------------------------------------- */
 
+static bool listener_hung_up(int listener)
+{
+	struct pollfd p = {.fd = listener, .events = POLLIN};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static int listener = -1;
+static size_t notif_size;
+static atomic_int receivers, idle;
+
+static void *receive(void *arg);
+
+static int start_receiver(void)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	/* Every signal blocked: they are the main thread's. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int ret = pthread_create(&t, &a, receive, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+	return -ret;
+}
+
+/* Called by a receiver that took a call when none was left idle. */
+static void another_receiver(void)
+{
+	int n = atomic_load(&receivers);
+	while (n < RECEIVERS &&
+	       !atomic_compare_exchange_weak(&receivers, &n, n + 1))
+		;
+	if (n < RECEIVERS && start_receiver() < 0) {
+		atomic_fetch_sub(&receivers, 1);
+		run_debug("cannot start another receiver; %d serve", n);
+	}
+}
+
 static void *receive(void *arg)
 {
-	int listener = (int)(intptr_t)arg;
-	struct seccomp_notif *req;
-	struct seccomp_notif_resp *resp;
-	if (seccomp_notify_alloc(&req, &resp) != 0)
+	(void)arg;
+	/* The kernel's size, which may be larger than our header's. */
+	struct seccomp_notif *req = calloc(1, notif_size);
+	if (!req) {
+		atomic_fetch_sub(&receivers, 1);
 		return NULL;
-	struct seccomp_notif_sizes sizes;
-	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0)
-		sizes.seccomp_notif = sizeof *req;
+	}
 	for (;;) {
 		/* The kernel refuses a request that is not zeroed. */
-		memset(req, 0, sizes.seccomp_notif);
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+		memset(req, 0, notif_size);
+		atomic_fetch_add(&idle, 1);
+		int ret = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, req);
+		int left = atomic_fetch_sub(&idle, 1) - 1;
+		if (ret < 0) {
 			/* EINTR; ENOENT: the caller went away before we
-			 * took it.  Anything else: the listener is gone. */
+			 * took it, or no process uses the filter any more
+			 * (the kernel then answers at once, every time: a
+			 * receiver that went on would spin until the main
+			 * thread exits).  Anything else: the listener is
+			 * gone. */
+			if (errno == ENOENT && listener_hung_up(listener))
+				break;
 			if (errno == EINTR || errno == ENOENT)
 				continue;
 			break;
 		}
+		if (left == 0)
+			another_receiver();
 		struct run_call c = {
 			.listener = listener,
 			.id = req->id,
@@ -334,27 +387,18 @@ static void *receive(void *arg)
 		else
 			run_call_dispatch(&c);
 	}
-	seccomp_notify_free(req, resp);
+	free(req);
 	return NULL;
 }
 
-int run_serve_start(int listener)
+int run_serve_start(int l)
 {
-	for (int i = 0; i < RECEIVERS; i++) {
-		pthread_t t;
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		/* Every signal blocked: they are the main thread's. */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		int ret = pthread_create(&t, &a, receive,
-					 (void *)(intptr_t)listener);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&a);
-		if (ret)
-			return -ret;
-	}
-	return 0;
+	struct seccomp_notif_sizes sizes;
+	listener = l;
+	notif_size = sizeof(struct seccomp_notif);
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0 &&
+	    sizes.seccomp_notif > notif_size)
+		notif_size = sizes.seccomp_notif;
+	atomic_store(&receivers, 1);
+	return start_receiver();
 }

@@ -6,6 +6,7 @@
  * gone.  Prints one line per observation, the same under uinotify-run as
  * against the kernel (except "enosys", which only means something under
  * uinotify-run, and "signal-storm", not in the suite: see below).
+ * "stuck" is driven by its test, which stops the share's daemon.
  *
  *   inotify_faults DIR MODE [ARG]
  */
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -317,6 +319,50 @@ static int limits(void)
 	return 0;
 }
 
+/* An add_watch stuck on a share whose server does not answer (the test
+ * has stopped its FUSE daemon): the other threads' calls go on. */
+static _Atomic pid_t stuck_tid;
+
+static void *stuck_body(void *arg)
+{
+	stuck_tid = gettid();
+	int fd = inotify_init1(IN_CLOEXEC);
+	int wd = fd < 0 ? -1 : inotify_add_watch(fd, arg, IN_CREATE);
+	printf("slow add_watch: %s\n", wd >= 0 ? "ok" : strerrorname_np(errno));
+	return NULL;
+}
+
+/* Whether thread tid is in syscall nr, blocked. */
+static bool in_syscall(pid_t tid, long nr)
+{
+	char p[64], text[64] = "";
+	snprintf(p, sizeof p, "/proc/self/task/%d/syscall", (int)tid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return false;
+	bool yes = fgets(text, sizeof text, f) && strtol(text, NULL, 10) == nr;
+	fclose(f);
+	return yes;
+}
+
+static int stuck(char *slow)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, stuck_body, slow))
+		return 1;
+	int i = 0;
+	for (; i < 2000 && !(stuck_tid && in_syscall(stuck_tid,
+						     SYS_inotify_add_watch));
+	     i++)
+		usleep(5000);
+	printf("slow call waiting: %s\n", i < 2000 ? "yes" : "no");
+	int fd = inotify_init1(IN_CLOEXEC);
+	int wd = fd < 0 ? -1 : inotify_add_watch(fd, dir, IN_CREATE);
+	printf("other calls: %s\n", wd >= 0 ? "ok" : strerrorname_np(errno));
+	pthread_join(t, NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
@@ -342,6 +388,8 @@ int main(int argc, char **argv)
 		return enosys();
 	if (!strcmp(mode, "limits"))
 		return limits();
+	if (!strcmp(mode, "stuck") && argc > 3)
+		return stuck(argv[3]);
 	if (!strcmp(mode, "access") && argc > 3)
 		return access_mode(argv[3]);
 	fprintf(stderr, "unknown mode %s\n", mode);
