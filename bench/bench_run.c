@@ -11,6 +11,9 @@
  *             wall time of the whole process (fork to exit, about 1 s
  *             plainly), plainly and under uinotify-run, median of
  *             alternating runs (target <= 1.02x); and the loop's own time
+ *   programs  real programs that never watch and make many system calls
+ *             (find /usr, du -s /usr, grep -rc over /usr/include), fork to
+ *             exit, median of alternating runs: the same target
  *   addwatch  inotify_add_watch on one path, N times (the same wd, the
  *             mask updated), and add_watch + rm_watch pairs: ns per call
  *             measured inside the program, under uinotify-run, with the
@@ -526,25 +529,30 @@ static bool find_program(const char *name, char *path, size_t len)
 	return false;
 }
 
-static void bench_startup(void)
+struct prog {
+	const char *name, *args[3];
+	long runs;
+};
+
+/* Each program run plainly, under uinotify-run and with the library,
+ * alternating, the median wall time of each (fork to exit, ms). */
+static void programs(const char *title, const char *result_prefix,
+		     const struct prog *progs, size_t nprogs)
 {
-	static const struct {
-		const char *name, *arg1, *arg2;
-		long runs;
-	} progs[] = {
-		{"true", NULL, NULL, 60},
-		{"python3", "-c", "pass", 30},
-		{"node", "-e", "0", 15},
-	};
 	bool printed = false;
-	for (size_t i = 0; i < sizeof progs / sizeof *progs; i++) {
-		char path[PATH_MAX], label[96];
+	for (size_t i = 0; i < nprogs; i++) {
+		char path[PATH_MAX], label[160], what[128];
 		if (!find_program(progs[i].name, path, sizeof path)) {
 			printf("  %s: not installed, skipped\n", progs[i].name);
 			continue;
 		}
-		char *argv[] = {path, (char *)progs[i].arg1,
-				(char *)progs[i].arg2, NULL};
+		char *argv[5] = {path};
+		int words = snprintf(what, sizeof what, "%s", progs[i].name);
+		for (int a = 0; a < 3 && progs[i].args[a]; a++) {
+			argv[a + 1] = (char *)progs[i].args[a];
+			words += snprintf(what + words, sizeof what - (size_t)words,
+					  " %s", progs[i].args[a]);
+		}
 		long runs = scaled(progs[i].runs);
 		double *t[NSIDES];
 		for (int s = 0; s < NSIDES; s++)
@@ -563,33 +571,53 @@ static void bench_startup(void)
 					t[s][r] = w / 1e6;
 			}
 		if (!ok[PLAIN]) {
-			printf("  %s: failed plainly, skipped\n", path);
+			printf("  %s: failed plainly, skipped\n", what);
+			for (int s = 0; s < NSIDES; s++)
+				free(t[s]);
 			continue;
 		}
 		double m[NSIDES];
 		for (int s = 0; s < NSIDES; s++)
 			m[s] = ok[s] ? bench_pct(t[s], (int)runs, 0.5) : NAN;
 		if (!printed) {
-			printf("start-up, fork to exit, median (ms)\n");
+			printf("%s\n", title);
 			header("", "plain");
 			printed = true;
 		}
-		snprintf(label, sizeof label, "%s%s%s%s%s x%ld", progs[i].name,
-			 progs[i].arg1 ? " " : "",
-			 progs[i].arg1 ? progs[i].arg1 : "",
-			 progs[i].arg2 ? " " : "",
-			 progs[i].arg2 ? progs[i].arg2 : "", runs);
+		snprintf(label, sizeof label, "%.28s x%ld", what, runs);
 		row(label, m[PLAIN], m[RUN], have[LIB] ? m[LIB] : NAN);
-		snprintf(label, sizeof label, "start-up ms %s%s%s%s%s",
-			 progs[i].name, progs[i].arg1 ? " " : "",
-			 progs[i].arg1 ? progs[i].arg1 : "",
-			 progs[i].arg2 ? " " : "",
-			 progs[i].arg2 ? progs[i].arg2 : "");
+		snprintf(label, sizeof label, "%s %s", result_prefix, what);
 		results(label, "plain", m[PLAIN], m[RUN],
 			have[LIB] ? m[LIB] : NAN);
 		for (int s = 0; s < NSIDES; s++)
 			free(t[s]);
 	}
+}
+
+static void bench_startup(void)
+{
+	static const struct prog progs[] = {
+		{"true", {NULL}, 60},
+		{"python3", {"-c", "pass"}, 30},
+		{"node", {"-e", "0"}, 15},
+	};
+	programs("start-up, fork to exit, median (ms)", "start-up ms", progs,
+		 sizeof progs / sizeof *progs);
+}
+
+/* Real programs that never watch and make many system calls: fts walks
+ * (newfstatat, getdents64, openat, close, fcntl: find, du) and a reader
+ * of every file (grep: read). */
+static void bench_real_programs(void)
+{
+	static const struct prog progs[] = {
+		{"find", {"/usr", "-xdev"}, 7},
+		{"du", {"-s", "/usr"}, 7},
+		{"grep", {"-rc", "include", "/usr/include"}, 7},
+	};
+	programs("syscall-heavy programs that never watch, fork to exit, "
+		 "median (ms)",
+		 "program ms", progs, sizeof progs / sizeof *progs);
 }
 
 static void rm_rf(const char *dir)
@@ -650,6 +678,7 @@ int main(int argc, char **argv)
 		die("mkdtemp");
 	uint64_t t0 = bench_now_ns();
 	bench_syscalls();
+	bench_real_programs();
 	bench_addwatch(base);
 	bench_latency(base);
 	bench_startup();
