@@ -4,6 +4,8 @@
  */
 #include "test_engine.h"
 
+#include <limits.h>
+
 TEST(parent_before_child)
 {
 	struct sbrec *s = sbrec_new();
@@ -83,6 +85,57 @@ TEST(dirent_events)
 	rec_free(r);
 	uinotify_inode_put(dir);
 	uinotify_inode_put(f);
+	sbrec_free(s);
+	TW_CHECK_NONE_LIVE();
+}
+
+/* A name Linux could never report (empty, over NAME_MAX, with a '/') is
+ * refused: no event for the directory, an overflow for its handles; the
+ * child's own half still comes, and a name of NAME_MAX bytes is fine. */
+TEST(bad_names_refused_with_overflow)
+{
+	struct sbrec *s = sbrec_new();
+	struct rec *r = rec_new(), *other = rec_new();
+	struct uinotify_inode *dir = DIR_NEW(s->sb, 1);
+	struct uinotify_inode *f = FILE_NEW(s->sb, 2);
+	struct uinotify_inode *elsewhere = DIR_NEW(s->sb, 3);
+	TW_ADD(r, dir, IN_ALL_EVENTS);
+	TW_ADD(r, f, IN_ALL_EVENTS);
+	TW_ADD(other, elsewhere, IN_ALL_EVENTS);
+	char longest[NAME_MAX + 1], too_long[NAME_MAX + 2];
+	memset(longest, 'a', NAME_MAX);
+	longest[NAME_MAX] = 0;
+	memset(too_long, 'b', NAME_MAX + 1);
+	too_long[NAME_MAX + 1] = 0;
+
+	uinotify_hook_dirent(dir, too_long, f, IN_CREATE, 0);
+	CHECK_EQ(atomic_load(&r->overflows), 1);
+	uinotify_hook_dirent(dir, "a/b", NULL, IN_DELETE, 0);
+	CHECK_EQ(atomic_load(&r->overflows), 2);
+	uinotify_hook_dirent(dir, "", NULL, IN_DELETE, 0);
+	CHECK_EQ(atomic_load(&r->overflows), 3);
+	EXPECT_N(r, 0);
+	/* P refused, S delivered. */
+	uinotify_hook_parent(dir, too_long, f, IN_MODIFY);
+	CHECK_EQ(atomic_load(&r->overflows), 4);
+	EXPECT_N(r, 1);
+	EXPECT_EV(r, 0, 2, IN_MODIFY, 0, NULL);
+	/* A rename with a bad new name: MOVED_FROM comes, MOVED_TO is lost. */
+	uint32_t c = uinotify_hook_move(dir, "f", dir, "x/y", f);
+	CHECK_EQ(atomic_load(&r->overflows), 5);
+	EXPECT_N(r, 3);
+	EXPECT_EV(r, 1, 1, IN_MOVED_FROM, c, "f");
+	EXPECT_EV(r, 2, 2, IN_MOVE_SELF, 0, NULL);
+	uinotify_hook_dirent(dir, longest, f, IN_CREATE, 0);
+	EXPECT_N(r, 4);
+	CHECK_EQ(strlen(rec_ev(r, 3).name), sizeof rec_ev(r, 3).name - 1);
+	CHECK_EQ(atomic_load(&r->overflows), 5);
+	CHECK_EQ(atomic_load(&other->overflows), 0);
+	rec_free(r);
+	rec_free(other);
+	uinotify_inode_put(dir);
+	uinotify_inode_put(f);
+	uinotify_inode_put(elsewhere);
 	sbrec_free(s);
 	TW_CHECK_NONE_LIVE();
 }

@@ -141,6 +141,13 @@ UINOTIFY_EXPORT void uinotify_hook_inode(struct uinotify_inode *inode,
 					 uint32_t mask, uint32_t cookie);
 
 /*
+ * Names (every hook below that takes one): one path component, 1 to
+ * NAME_MAX bytes, no '/', as Linux's are.  Another name is refused: the
+ * event does not reach the directory's watches, and their handles get
+ * queue_overflow instead, so that the loss is seen (IN_Q_OVERFLOW).
+ */
+
+/*
  * An event on child that its parent directory also reports (fsnotify_parent
  * followed by fsnotify on the inode): dir's watches get it with name (P),
  * then child's watches get it without a name (S).  For OPEN, ACCESS,

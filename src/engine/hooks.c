@@ -17,8 +17,15 @@
  *      on directory subjects except DELETE_SELF and MOVE_SELF;
  *   4. IN_ONESHOT: the watch is removed after its first delivered event and
  *      gets IN_IGNORED right after it.
+ *
+ * A name is one path component, 1..NAME_MAX bytes without '/', as Linux's
+ * always are.  Another name from a producer cannot be read back as a
+ * record (a reader's usual buffer could never hold it, and its EINVAL
+ * would block the queue), so it is refused, and the handles watching the
+ * directory are told of the loss as of an overflow.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "engine/internal.h"
@@ -104,6 +111,23 @@ static void deliver(struct uinotify_inode *inode, uint32_t mask,
 	pthread_mutex_unlock(&inode->lock);
 }
 
+static bool name_ok(const char *name)
+{
+	size_t n = strnlen(name, NAME_MAX + 1);
+	return n > 0 && n <= NAME_MAX && !memchr(name, '/', n);
+}
+
+static void mark_step(struct uinotify_inode *inode, void *arg);
+static unsigned long next_overflow_generation(void);
+
+/* The handles watching dir lose an event: an overflow for each. */
+static void name_refused(struct uinotify_inode *dir)
+{
+	unsigned long gen = next_overflow_generation();
+	mark_step(dir, &gen);
+	uin_handles_for_each_marked(gen);
+}
+
 static bool wants(const struct uinotify_inode *inode, uint32_t mask)
 {
 	return atomic_load_explicit(&inode->mask, memory_order_relaxed) &
@@ -128,6 +152,10 @@ UINOTIFY_EXPORT void uinotify_hook_parent(struct uinotify_inode *dir,
 	bool to_child = child && wants(child, mask);
 	if (!to_dir && !to_child)
 		return;
+	if (to_dir && !name_ok(name)) {
+		name_refused(dir);
+		to_dir = false;
+	}
 	bool isdir = child ? uinotify_inode_is_dir(child) : false;
 	uint32_t m = reader_mask(mask, isdir);
 	if (to_dir)
@@ -143,6 +171,10 @@ UINOTIFY_EXPORT void uinotify_hook_dirent(struct uinotify_inode *dir,
 {
 	if (!dir || !wants(dir, mask))
 		return;
+	if (name && !name_ok(name)) {
+		name_refused(dir);
+		return;
+	}
 	bool isdir = child && uinotify_inode_is_dir(child);
 	deliver(dir, reader_mask(mask, isdir), cookie, name, child, child);
 }
@@ -281,13 +313,19 @@ static void mark_step(struct uinotify_inode *inode, void *arg)
 	pthread_mutex_unlock(&inode->lock);
 }
 
+static unsigned long next_overflow_generation(void)
+{
+	unsigned long gen = atomic_fetch_add(&overflow_generation, 1) + 1;
+	if (gen == 0)
+		gen = atomic_fetch_add(&overflow_generation, 1) + 1;
+	return gen;
+}
+
 UINOTIFY_EXPORT void uinotify_hook_overflow(struct uinotify_sb *sb)
 {
 	if (!sb)
 		return;
-	unsigned long gen = atomic_fetch_add(&overflow_generation, 1) + 1;
-	if (gen == 0)
-		gen = atomic_fetch_add(&overflow_generation, 1) + 1;
+	unsigned long gen = next_overflow_generation();
 	sb_for_each_watched(sb, mark_step, &gen);
 	uin_handles_for_each_marked(gen);
 }
