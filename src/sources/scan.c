@@ -1103,6 +1103,21 @@ static void sw_free(struct uin_scan_watch *sw)
 		uin_mount_unpin(sw->mount); /* may free it: last use */
 	uin_free(sw);
 }
+/*
+ * When a directory's first full read falls due, within a second, spread
+ * so that many watches added at once do not all read on the same tick.
+ * Taken from the directory's identity: the host program's rand() stays
+ * its own (its sequence is not advanced, and rand() is not thread-safe).
+ */
+static uint32_t list_spread_ms(const struct uinotify_key *k)
+{
+	uint64_t h = k->dev * 0x9e3779b97f4a7c15ull ^ k->ino;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)(h % 1000);
+}
+
 
 int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 		    enum uin_scan_mode mode)
@@ -1160,7 +1175,7 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 		/* Unreadable (EACCES...): an empty snapshot; entries appear
 		 * once it can be read. */
 		sw->racy_until_ns = sw->own.ctime_ns + RACY_NS;
-		sw->next_list_ms = now_ms() + (uint32_t)(rand() % 1000);
+		sw->next_list_ms = now_ms() + list_spread_ms(&sw->key);
 	}
 	if (sw->is_dir)
 		adopt_children(sw);
