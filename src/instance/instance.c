@@ -445,6 +445,9 @@ struct uin_instance *uin_instance_alloc(void)
 		pthread_mutex_init(&inst->add_lock, NULL);
 		pthread_mutex_init(&inst->q_lock, NULL);
 	}
+	/* Under q_lock: a loop job left from the struct's earlier use (the
+	 * memory is type-stable, see flush_job in queue.c) may look at it. */
+	pthread_mutex_lock(&inst->q_lock);
 	inst->next = NULL;
 	inst->live = false;
 	inst->fd = -1;
@@ -468,6 +471,7 @@ struct uin_instance *uin_instance_alloc(void)
 	inst->sink = NULL;
 	inst->unsignaled = 0;
 	inst->debt = 0;
+	pthread_mutex_unlock(&inst->q_lock);
 	atomic_store(&inst->refs, 1);
 	/* Last: from here a stale lookup may take a user reference, and
 	 * its recheck of the fd table sends it away. */

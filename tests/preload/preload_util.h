@@ -38,7 +38,7 @@ static PL_UNUSED void pl_require_preload(void)
 	if (UIN_PRELOAD_SANITIZE[0] && !UIN_PRELOAD_RUNTIMES[0])
 		SKIP("this sanitizer cannot be preloaded into unsanitized "
 		     "programs (only UINOTIFY_SANITIZE=address[,undefined] "
-		     "with gcc)");
+		     "or thread with gcc)");
 	if (access(UIN_PRELOAD_SO, R_OK) != 0)
 		SKIP("libuinotify-preload.so not found");
 #endif
