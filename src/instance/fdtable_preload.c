@@ -34,8 +34,24 @@ int uin_instance_fd_alias(int fd, int new_fd)
 		ret = other == inst ? 0 : -EEXIST;
 		uin_instance_put_user(other);
 	}
+	int n = atomic_load(&inst->named);
+	while (ret == 0 && n >= 0 &&
+	       !atomic_compare_exchange_weak(&inst->named, &n, n + 1))
+		;
 	uin_instance_put_user(inst);
 	return ret;
+}
+
+int uin_instance_count_names(int fd)
+{
+	struct uin_instance *inst;
+	int ret = uin_instance_get(fd, &inst);
+	if (ret < 0)
+		return ret;
+	int unknown = -1;
+	atomic_compare_exchange_strong(&inst->named, &unknown, 0);
+	uin_instance_put_user(inst);
+	return 0;
 }
 
 struct uin_instance *uin_instance_fork_pin(int fd)

@@ -57,6 +57,8 @@
  * pipe's (st_dev, st_ino).  uinotify_close of one fd keeps the instance
  * while another fd of this process still refers to the pipe (looked for in
  * /proc/self/fd only once a dup has been seen), as Linux keeps the file.
+ * The drop-in library knows every name and counts them (inst->named,
+ * preload_api.h): its close looks at nothing.
  *
  * The token invariant is at the top of queue.c.
  */
@@ -456,6 +458,7 @@ struct uin_instance *uin_instance_alloc(void)
 	atomic_store(&inst->recovery, atomic_load(&default_recovery));
 	atomic_store(&inst->open, true);
 	atomic_store(&inst->dup_seen, false);
+	atomic_store(&inst->named, -1);
 	inst->wd_cursor = 1;
 	inst->head = inst->tail = NULL;
 	inst->q_len = 0;
@@ -611,6 +614,9 @@ static bool pipe_still_open(struct uin_instance *inst, int skip)
 	pthread_mutex_unlock(&reg_lock);
 	if (primary)
 		return true;
+	int named = atomic_load(&inst->named);
+	if (named >= 0)
+		return named > 0;
 	if (!atomic_load(&inst->dup_seen))
 		return false;
 	pthread_mutex_lock(&inst->q_lock);
@@ -643,23 +649,34 @@ static bool pipe_still_open(struct uin_instance *inst, int skip)
  */
 static int release_fd(struct uin_instance *inst, int fd, bool do_close)
 {
+	bool primary = false;
 	pthread_mutex_lock(&reg_lock);
 	if (inst->fd == fd) {
 		/* Before close(): the number may be reused at once. */
 		fdtab_clear_locked(fd);
 		inst->fd = -1;
+		primary = true;
 	}
 	pthread_mutex_unlock(&reg_lock);
+	if (!primary) {
+		int n = atomic_load(&inst->named);
+		while (n > 0 &&
+		       !atomic_compare_exchange_weak(&inst->named, &n, n - 1))
+			;
+	}
 	int ret = do_close ? close(fd) : 0;
 	int err = errno;
-	if (!pipe_still_open(inst, do_close ? -1 : fd) &&
-	    atomic_exchange(&inst->open, false))
+	bool last = !pipe_still_open(inst, do_close ? -1 : fd) &&
+		    atomic_exchange(&inst->open, false);
+	if (last)
 		uin_instance_put_user(inst); /* the open state's */
 	uin_instance_put_user(inst);         /* the caller's */
 	/* The loop thread may still hold inodes of the watches just removed
 	 * (a dispatch in progress): let it finish, so that a caller that
-	 * counts objects after close sees them gone. */
-	uin_loop_drain();
+	 * counts objects after close sees them gone.  A name closed while
+	 * others remain removed nothing: no wait. */
+	if (last)
+		uin_loop_drain();
 	errno = err;
 	return ret;
 }

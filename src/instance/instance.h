@@ -67,6 +67,10 @@ struct uin_instance {
 	atomic_long refs;
 	atomic_bool open;          /* the open state's user reference is held */
 	atomic_bool dup_seen;      /* reached through an fd init1 did not return */
+	/* The drop-in library knows every descriptor that names the
+	 * instance (preload_api.h): how many besides fd; -1 when nobody
+	 * keeps count (the API: dups are found in /proc/self/fd). */
+	atomic_int named;
 
 	struct uin_instance *next; /* [reg_lock] live list or free list */
 	bool live;                 /* [reg_lock] on the live list */

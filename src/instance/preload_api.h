@@ -29,6 +29,14 @@ struct uin_instance;
 int uin_instance_fd_alias(int fd, int new_fd);
 
 /*
+ * From now on the caller names every descriptor of fd's instance through
+ * uin_instance_fd_alias and uin_instance_fd_forget (fd, init1's, counts
+ * already): closing one then needs no look through /proc/self/fd for
+ * others on the pipe.  Call it right after init1.  0, or -EBADF/-EINVAL.
+ */
+int uin_instance_count_names(int fd);
+
+/*
  * fd stops naming its instance; the descriptor itself is left open (the
  * caller closes it next, or dup2 replaces it).  As uinotify_close(fd)
  * without the close(): fd leaves the fd table if it is init1's fd, and the

@@ -261,13 +261,16 @@ static void unmark_name(int fd)
 static int add_name(int fd, int new_fd)
 {
 	int ret = uin_instance_fd_alias(fd, new_fd);
+	bool counted = ret == 0;
 	if (ret == 0)
 		ret = mark_name(new_fd);
 	if (ret == 0)
 		return 0;
-	/* (an instance that counted new_fd sees it closed: as a close) */
 	debug("cannot name fd %d after instance fd %d: %s", new_fd, fd,
 	      strerror(-ret));
+	/* An instance that counted new_fd sees it closed, as by a close. */
+	if (counted)
+		(void)uin_instance_fd_forget(new_fd);
 	libc()->close(new_fd);
 	errno = -ret;
 	return -1;
@@ -329,7 +332,9 @@ static int create_instance(int flags, bool has_flags)
 	int fd = has_flags ? uinotify_init1(flags) : uinotify_init();
 	if (fd >= 0) {
 		pthread_mutex_lock(&fd_lock);
-		int ret = mark_name(fd);
+		int ret = uin_instance_count_names(fd);
+		if (ret == 0)
+			ret = mark_name(fd);
 		pthread_mutex_unlock(&fd_lock);
 		if (ret == 0) {
 			if (has_flags)
