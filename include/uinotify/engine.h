@@ -235,28 +235,6 @@ uinotify_watch_handle(const struct uinotify_watch *w)
 /* The stored mask; exact only under the inode lock (inside a handler). */
 UINOTIFY_EXPORT uint32_t uinotify_watch_mask(struct uinotify_watch *w);
 
-/* Debugging --------------------------------------------------------------- */
-
-/* Live objects in this process; all zero once everything is released. */
-struct uinotify_debug_counts {
-	long handles;
-	long watches; /* added and not yet destroyed */
-	long inodes;
-	long sbs;
-	long events;  /* queued instance events (see uinotify/inotify.h) */
-	long instances;
-};
-UINOTIFY_EXPORT void uinotify_debug_counts(struct uinotify_debug_counts *c);
-
-/*
- * Allocation failure injection: the n-th allocation from now (1 = the
- * next) fails; with persistent, every allocation from then on fails.
- * n = 0 turns injection off.  For tests.
- */
-UINOTIFY_EXPORT void uinotify_debug_fail_alloc(long n, bool persistent);
-/* Allocations made since the process started (to size injection loops). */
-UINOTIFY_EXPORT long uinotify_debug_alloc_calls(void);
-
 #ifdef __cplusplus
 }
 #endif
