@@ -38,7 +38,9 @@
 #ifndef UINOTIFY_ENGINE_H
 #define UINOTIFY_ENGINE_H
 
+#ifndef __cplusplus
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/inotify.h>
@@ -74,17 +76,39 @@ struct uinotify_list {
  * A watch.  Embed it in your own structure and reach that structure with
  * container_of-style arithmetic.  Every field is the engine's: read them
  * only through the accessors below.
+ *
+ * C++ (before C++23) has no _Atomic: there, count and linked are declared
+ * as the plain int and bool they are laid out as (the same size and
+ * alignment, asserted below for every C compilation, the library's
+ * included), so the struct is the same in both languages.  C++ code must
+ * never touch those two fields; nothing but the engine does.
  */
 struct uinotify_watch {
 	struct uinotify_list h_link;     /* [handle lock] on handle->watches */
 	struct uinotify_list i_link;     /* [inode lock] on inode->watches */
+#ifdef __cplusplus
+	int count;
+#else
 	atomic_int count;                /* references; 0 -> destroy_watch */
+#endif
 	struct uinotify_handle *handle;  /* set by add, then constant */
 	struct uinotify_inode *inode;    /* set by add, then constant */
 	int32_t wd;                      /* set by add, then constant */
 	uint32_t mask;                   /* [inode lock] UINOTIFY_WATCH_BITS */
+#ifdef __cplusplus
+	bool linked;
+#else
 	atomic_bool linked;              /* [inode+handle lock to change] */
+#endif
 };
+#ifndef __cplusplus
+_Static_assert(sizeof(atomic_int) == sizeof(int) &&
+		       _Alignof(atomic_int) == _Alignof(int),
+	       "struct uinotify_watch: C++ declares count as an int");
+_Static_assert(sizeof(atomic_bool) == sizeof(bool) &&
+		       _Alignof(atomic_bool) == _Alignof(bool),
+	       "struct uinotify_watch: C++ declares linked as a bool");
+#endif
 
 /*
  * The operations table of a handle.  Both functions are required.
