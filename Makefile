@@ -4,13 +4,20 @@
 BUILD ?= build
 JOBS ?= 2
 DIR ?=
+# -DUINOTIFY_WERROR=ON|OFF when set; the build's cached value when empty.
+# check sets it to ON (a target-specific value, so the configure step of its
+# prerequisite all gets it too): the tests run on a build with no warning.
+WERROR ?=
+CMAKE_ARGS ?=
 
 .PHONY: all check run bench clean install
 
 all:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    $(if $(WERROR),-DUINOTIFY_WERROR=$(WERROR)) $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j$(JOBS)
 
+check: WERROR = ON
 check: all
 	ctest --test-dir $(BUILD) -j$(JOBS) --output-on-failure
 

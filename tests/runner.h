@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/test_hooks.h" /* uinotify_debug_counts, ..._fail_alloc */
+
 typedef void (*uin_test_fn)(void);
 void uin_test_register(const char *name, uin_test_fn fn);
 void uin_test_fail(const char *file, int line, const char *fmt, ...)

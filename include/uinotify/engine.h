@@ -38,7 +38,9 @@
 #ifndef UINOTIFY_ENGINE_H
 #define UINOTIFY_ENGINE_H
 
+#ifndef __cplusplus
 #include <stdatomic.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/inotify.h>
@@ -74,17 +76,39 @@ struct uinotify_list {
  * A watch.  Embed it in your own structure and reach that structure with
  * container_of-style arithmetic.  Every field is the engine's: read them
  * only through the accessors below.
+ *
+ * C++ (before C++23) has no _Atomic: there, count and linked are declared
+ * as the plain int and bool they are laid out as (the same size and
+ * alignment, asserted below for every C compilation, the library's
+ * included), so the struct is the same in both languages.  C++ code must
+ * never touch those two fields; nothing but the engine does.
  */
 struct uinotify_watch {
 	struct uinotify_list h_link;     /* [handle lock] on handle->watches */
 	struct uinotify_list i_link;     /* [inode lock] on inode->watches */
+#ifdef __cplusplus
+	int count;
+#else
 	atomic_int count;                /* references; 0 -> destroy_watch */
+#endif
 	struct uinotify_handle *handle;  /* set by add, then constant */
 	struct uinotify_inode *inode;    /* set by add, then constant */
 	int32_t wd;                      /* set by add, then constant */
 	uint32_t mask;                   /* [inode lock] UINOTIFY_WATCH_BITS */
+#ifdef __cplusplus
+	bool linked;
+#else
 	atomic_bool linked;              /* [inode+handle lock to change] */
+#endif
 };
+#ifndef __cplusplus
+_Static_assert(sizeof(atomic_int) == sizeof(int) &&
+		       _Alignof(atomic_int) == _Alignof(int),
+	       "struct uinotify_watch: C++ declares count as an int");
+_Static_assert(sizeof(atomic_bool) == sizeof(bool) &&
+		       _Alignof(atomic_bool) == _Alignof(bool),
+	       "struct uinotify_watch: C++ declares linked as a bool");
+#endif
 
 /*
  * The operations table of a handle.  Both functions are required.
@@ -234,28 +258,6 @@ uinotify_watch_handle(const struct uinotify_watch *w)
 }
 /* The stored mask; exact only under the inode lock (inside a handler). */
 UINOTIFY_EXPORT uint32_t uinotify_watch_mask(struct uinotify_watch *w);
-
-/* Debugging --------------------------------------------------------------- */
-
-/* Live objects in this process; all zero once everything is released. */
-struct uinotify_debug_counts {
-	long handles;
-	long watches; /* added and not yet destroyed */
-	long inodes;
-	long sbs;
-	long events;  /* queued instance events (see uinotify/inotify.h) */
-	long instances;
-};
-UINOTIFY_EXPORT void uinotify_debug_counts(struct uinotify_debug_counts *c);
-
-/*
- * Allocation failure injection: the n-th allocation from now (1 = the
- * next) fails; with persistent, every allocation from then on fails.
- * n = 0 turns injection off.  For tests.
- */
-UINOTIFY_EXPORT void uinotify_debug_fail_alloc(long n, bool persistent);
-/* Allocations made since the process started (to size injection loops). */
-UINOTIFY_EXPORT long uinotify_debug_alloc_calls(void);
 
 #ifdef __cplusplus
 }

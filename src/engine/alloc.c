@@ -1,15 +1,20 @@
 /*
- * src/engine/alloc.c - allocation with failure injection, debug counters.
+ * src/engine/alloc.c - allocation, and with UIN_TEST_HOOKS (the tests'
+ * build of the library, uinotify_testing) failure injection and the debug
+ * counters of engine/test_hooks.h.
  */
 #include "engine/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include <uinotify/engine.h>
+#include "engine/test_hooks.h"
 
 atomic_long uin_counters[UIN_COUNT_MAX];
 
+#ifndef UIN_TEST_HOOKS
+#define injected_failure() 0
+#else
 static atomic_long alloc_calls;
 static atomic_long fail_at;      /* 0: off; else the call number to fail */
 static atomic_bool fail_persist; /* keep failing after fail_at */
@@ -24,6 +29,7 @@ static int injected_failure(void)
 	return n == at || atomic_load_explicit(&fail_persist,
 					       memory_order_relaxed);
 }
+#endif
 
 void *uin_malloc(size_t size)
 {
@@ -54,18 +60,19 @@ void uin_free(void *p)
 	free(p);
 }
 
-UINOTIFY_EXPORT void uinotify_debug_fail_alloc(long n, bool persistent)
+#ifdef UIN_TEST_HOOKS
+void uinotify_debug_fail_alloc(long n, bool persistent)
 {
 	atomic_store(&fail_persist, persistent);
 	atomic_store(&fail_at, n > 0 ? atomic_load(&alloc_calls) + n : 0);
 }
 
-UINOTIFY_EXPORT long uinotify_debug_alloc_calls(void)
+long uinotify_debug_alloc_calls(void)
 {
 	return atomic_load(&alloc_calls);
 }
 
-UINOTIFY_EXPORT void uinotify_debug_counts(struct uinotify_debug_counts *c)
+void uinotify_debug_counts(struct uinotify_debug_counts *c)
 {
 	c->handles = atomic_load(&uin_counters[UIN_COUNT_HANDLES]);
 	c->watches = atomic_load(&uin_counters[UIN_COUNT_WATCHES]);
@@ -74,3 +81,4 @@ UINOTIFY_EXPORT void uinotify_debug_counts(struct uinotify_debug_counts *c)
 	c->events = atomic_load(&uin_counters[UIN_COUNT_EVENTS]);
 	c->instances = atomic_load(&uin_counters[UIN_COUNT_INSTANCES]);
 }
+#endif

@@ -2,8 +2,9 @@
  * src/engine/alloc.h - the library's allocator and its debug counters.
  *
  * Every allocation in the library goes through these so that tests can
- * fail the n-th one (uinotify_debug_fail_alloc) and check that each
- * failure is an error path, never a crash or a leak.
+ * fail the n-th one (uinotify_debug_fail_alloc, engine/test_hooks.h: in
+ * the tests' build only) and check that each failure is an error path,
+ * never a crash or a leak.
  */
 #ifndef UIN_ENGINE_ALLOC_H
 #define UIN_ENGINE_ALLOC_H
