@@ -57,8 +57,16 @@ void tw_print_event_descriptions(FILE *f);
 
 /* Option values ------------------------------------------------------------ */
 
-/* is_timeout_option_valid: prints inotify-tools' message on failure. */
+/* is_timeout_option_valid: prints inotify-tools' message on failure.
+ * Any long, as inotify-tools: 0 and negative values never expire (as
+ * inotifywait), nor do values above TW_TIMEOUT_MAX (68 years: no
+ * deadline overflows). */
 bool tw_parse_timeout(const char *s, long *out);
+#define TW_TIMEOUT_MAX 2147483647L
+static inline bool tw_timeout_expires(long t)
+{
+	return t > 0 && t <= TW_TIMEOUT_MAX;
+}
 
 /* Command-line and --fromfile paths: watches, and @excludes. */
 struct tw_paths {

@@ -527,7 +527,7 @@ static void print_event(const struct tw_event *ev)
 
 static void arm_timer(void)
 {
-	if (o.timeout <= 0)
+	if (!tw_timeout_expires(o.timeout))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += o.timeout;
@@ -737,7 +737,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		int ms = -1, r;
 
-		if (o.timeout > 0) {
+		if (tw_timeout_expires(o.timeout)) {
 			ms = remaining_ms();
 			if (!ms && ctx.buf_pos == ctx.buf_len) {
 				exit_code = TW_EXIT_TIMEOUT;

@@ -548,7 +548,7 @@ int main(int argc, char **argv)
 	set_handler(SIGHUP);
 	set_handler(SIGTERM);
 	set_handler(SIGUSR1);
-	if (timeout > 0) {
+	if (tw_timeout_expires(timeout)) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += timeout;
 	}
@@ -556,7 +556,7 @@ int main(int argc, char **argv)
 	while (!done) {
 		int ms = -1, r;
 
-		if (timeout > 0) {
+		if (tw_timeout_expires(timeout)) {
 			struct timespec now;
 			long long left;
 
