@@ -57,8 +57,27 @@ void tw_print_event_descriptions(FILE *f);
 
 /* Option values ------------------------------------------------------------ */
 
-/* is_timeout_option_valid: prints inotify-tools' message on failure. */
+/* is_timeout_option_valid: any long (the library's parser, strict:
+ * digits with an optional sign), with inotify-tools' messages on
+ * failure.  0 and negative values never expire (as inotifywait), nor do
+ * values above TW_TIMEOUT_MAX (68 years: no deadline overflows). */
 bool tw_parse_timeout(const char *s, long *out);
+#define TW_TIMEOUT_MAX 2147483647L
+static inline bool tw_timeout_expires(long t)
+{
+	return t > 0 && t <= TW_TIMEOUT_MAX;
+}
+
+/*
+ * Our own options (not inotify-tools'), by the library's rules
+ * (src/instance/config.h): true with *out set, or false after
+ * "uinotifywait: --interval '5' is out of range (10..60000 ms)" and the
+ * --help hint on stderr (the caller exits 1).
+ */
+bool tw_opt_source(const char *arg, int *out);      /* kernel, scan, auto */
+bool tw_opt_interval(const char *arg, long *out);   /* 10..60000 ms */
+bool tw_opt_number(const char *opt, const char *arg, long min, long max,
+		   long *out);
 
 /* Command-line and --fromfile paths: watches, and @excludes. */
 struct tw_paths {

@@ -6,6 +6,8 @@
  */
 #include "tw.h"
 
+#include "instance/config.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -154,27 +156,70 @@ void tw_print_event_descriptions(FILE *f)
 
 bool tw_parse_timeout(const char *s, long *out)
 {
-	char *end = NULL;
-	int err;
+	static const struct uin_cfg_def any = {"--timeout", UIN_CFG_INT,
+					       LONG_MIN, LONG_MAX, NULL,
+					       NULL, 0, NULL};
 
-	if (!s || !*s) {
+	switch (uin_cfg_parse(&any, s, out)) {
+	case UIN_CFG_OK:
+		return true;
+	case UIN_CFG_RANGE:
+		fprintf(stderr, "Something went wrong with the timeout value you "
+				"provided.\n%s\n", strerror(ERANGE));
+		return false;
+	case UIN_CFG_UNSET:
 		fprintf(stderr, "The provided value is not a valid timeout value.\n"
 				"Please specify a long int value.\n");
 		return false;
-	}
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	err = errno;
-	if (err) {
-		fprintf(stderr, "Something went wrong with the timeout value you "
-				"provided.\n%s\n", strerror(err));
-		return false;
-	}
-	if (*end) {
+	default:
 		fprintf(stderr, "'%s' is not a valid timeout value.\n"
 				"Please specify a long int value.\n", s);
 		return false;
 	}
+}
+
+static bool option_failed(void)
+{
+	fprintf(stderr, "Try '%s --help' for more information.\n", tw_prog);
+	return false;
+}
+
+bool tw_opt_source(const char *arg, int *out)
+{
+	static const struct uin_cfg_name names[] = {
+		{ "auto", UINOTIFY_SOURCE_AUTO, false },
+		{ "kernel", UINOTIFY_SOURCE_KERNEL, false },
+		{ "scan", UINOTIFY_SOURCE_SCAN, false },
+		{ NULL, 0, false },
+	};
+	static const struct uin_cfg_def def = { "--source", UIN_CFG_ENUM, 0, 0,
+						NULL, names, 0, NULL };
+	long v;
+
+	if (!uin_cfg_option(&def, NULL, tw_prog, arg, &v))
+		return option_failed();
+	*out = (int)v;
+	uin_env_given(UIN_ENV_SOURCE, v); /* UINOTIFY_SOURCE is not read */
+	return true;
+}
+
+bool tw_opt_interval(const char *arg, long *out)
+{
+	if (!uin_cfg_option(uin_env_def(UIN_ENV_SCAN_INTERVAL_MS), "--interval",
+			    tw_prog, arg, out))
+		return option_failed();
+	uin_env_given(UIN_ENV_SCAN_INTERVAL_MS, *out); /* not read */
+	return true;
+}
+
+bool tw_opt_number(const char *opt, const char *arg, long min, long max,
+		   long *out)
+{
+	const struct uin_cfg_def def = { opt, UIN_CFG_INT, min, max, NULL,
+					 NULL, 0, NULL };
+
+	if (!uin_cfg_option(&def, NULL, tw_prog, arg, out))
+		return option_failed();
 	return true;
 }
 

@@ -137,26 +137,6 @@ enum {
 	OPT_MARK_SYNTHETIC,
 };
 
-static int parse_source(const char *s)
-{
-	if (!strcmp(s, "auto"))
-		return UINOTIFY_SOURCE_AUTO;
-	if (!strcmp(s, "kernel"))
-		return UINOTIFY_SOURCE_KERNEL;
-	if (!strcmp(s, "scan"))
-		return UINOTIFY_SOURCE_SCAN;
-	return -1;
-}
-
-static bool parse_long(const char *s, long min, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return !errno && *s && !*end && *out >= min;
-}
-
 static bool parse_opts(int *argc, char ***argv)
 {
 	static const struct option longs[] = {
@@ -287,19 +267,12 @@ static bool parse_opts(int *argc, char ***argv)
 			o.events |= ev;
 			break;
 		case OPT_SOURCE:
-			if ((o.source = parse_source(optarg)) < 0) {
-				fprintf(stderr, "%s: --source must be kernel, scan or "
-						"auto, not '%s'.\n", tw_prog, optarg);
+			if (!tw_opt_source(optarg, &o.source))
 				return false;
-			}
 			break;
 		case OPT_INTERVAL:
-			if (!parse_long(optarg, 1, &o.interval_ms)) {
-				fprintf(stderr, "%s: --interval takes a number of "
-						"milliseconds (> 0), not '%s'.\n",
-					tw_prog, optarg);
+			if (!tw_opt_interval(optarg, &o.interval_ms))
 				return false;
-			}
 			break;
 		case OPT_RECOVER:
 			o.recover = true;
@@ -307,8 +280,10 @@ static bool parse_opts(int *argc, char ***argv)
 		case OPT_READY_FD: {
 			long fd;
 
-			if (!parse_long(optarg, 0, &fd) || fd > INT_MAX ||
-			    fcntl((int)fd, F_GETFD) < 0) {
+			if (!tw_opt_number("--ready-fd", optarg, 0, INT_MAX,
+					   &fd))
+				return false;
+			if (fcntl((int)fd, F_GETFD) < 0) {
 				fprintf(stderr, "%s: --ready-fd %s: not an open file "
 						"descriptor.\n", tw_prog, optarg);
 				return false;
@@ -527,7 +502,7 @@ static void print_event(const struct tw_event *ev)
 
 static void arm_timer(void)
 {
-	if (o.timeout <= 0)
+	if (!tw_timeout_expires(o.timeout))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += o.timeout;
@@ -659,9 +634,8 @@ int main(int argc, char **argv)
 	atexit(cleanup);
 	if (!parse_opts(&argc, &argv))
 		return EXIT_FAILURE;
-	if (o.interval_ms)
-		uinotify_set_scan_interval(o.interval_ms > INT_MAX ? INT_MAX
-								: (int)o.interval_ms);
+	if (o.interval_ms) /* in range: tw_opt_interval */
+		uinotify_set_scan_interval((int)o.interval_ms);
 	if (!tw_regexes_compile(&regexes, &o.filter))
 		return EXIT_FAILURE;
 	if (o.format)
@@ -737,7 +711,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		int ms = -1, r;
 
-		if (o.timeout > 0) {
+		if (tw_timeout_expires(o.timeout)) {
 			ms = remaining_ms();
 			if (!ms && ctx.buf_pos == ctx.buf_len) {
 				exit_code = TW_EXIT_TIMEOUT;

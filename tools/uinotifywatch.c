@@ -251,31 +251,13 @@ static bool parse_opts(int *argc, char ***argv)
 				return false;
 			break;
 		case OPT_SOURCE:
-			if (!strcmp(optarg, "auto"))
-				source = UINOTIFY_SOURCE_AUTO;
-			else if (!strcmp(optarg, "kernel"))
-				source = UINOTIFY_SOURCE_KERNEL;
-			else if (!strcmp(optarg, "scan"))
-				source = UINOTIFY_SOURCE_SCAN;
-			else {
-				fprintf(stderr, "%s: --source must be kernel, scan or "
-						"auto, not '%s'.\n", tw_prog, optarg);
+			if (!tw_opt_source(optarg, &source))
 				return false;
-			}
 			break;
-		case OPT_INTERVAL: {
-			char *end;
-
-			errno = 0;
-			interval_ms = strtol(optarg, &end, 10);
-			if (errno || !*optarg || *end || interval_ms < 1) {
-				fprintf(stderr, "%s: --interval takes a number of "
-						"milliseconds (> 0), not '%s'.\n",
-					tw_prog, optarg);
+		case OPT_INTERVAL:
+			if (!tw_opt_interval(optarg, &interval_ms))
 				return false;
-			}
 			break;
-		}
 		default:
 			return false;
 		}
@@ -487,9 +469,8 @@ int main(int argc, char **argv)
 		return EXIT_FAILURE;
 	if (!tw_regexes_compile(&regexes, &filter))
 		return EXIT_FAILURE;
-	if (interval_ms)
-		uinotify_set_scan_interval(interval_ms > INT_MAX ? INT_MAX
-								: (int)interval_ms);
+	if (interval_ms) /* in range: tw_opt_interval */
+		uinotify_set_scan_interval((int)interval_ms);
 	ctx.fd = tw_open_instance(source);
 	if (ctx.fd < 0)
 		return EXIT_FAILURE;
@@ -548,7 +529,7 @@ int main(int argc, char **argv)
 	set_handler(SIGHUP);
 	set_handler(SIGTERM);
 	set_handler(SIGUSR1);
-	if (timeout > 0) {
+	if (tw_timeout_expires(timeout)) {
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += timeout;
 	}
@@ -556,7 +537,7 @@ int main(int argc, char **argv)
 	while (!done) {
 		int ms = -1, r;
 
-		if (timeout > 0) {
+		if (tw_timeout_expires(timeout)) {
 			struct timespec now;
 			long long left;
 

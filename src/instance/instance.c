@@ -63,6 +63,7 @@
  * The token invariant is at the top of queue.c.
  */
 #include "instance/instance.h"
+#include "instance/config.h"
 #include "instance/preload_api.h"
 #include "sources/loop.h"
 
@@ -82,73 +83,27 @@
 
 /* Limits and the default source ------------------------------------------ */
 
-static const struct {
-	const char *env;
-	const char *proc;
-	int fallback;
-} limit_defs[] = {
-	[UINOTIFY_MAX_USER_INSTANCES] = {"UINOTIFY_MAX_USER_INSTANCES",
-					 "/proc/sys/fs/inotify/max_user_instances",
-					 128},
-	[UINOTIFY_MAX_USER_WATCHES] = {"UINOTIFY_MAX_USER_WATCHES",
-				       "/proc/sys/fs/inotify/max_user_watches",
-				       8192},
-	[UINOTIFY_MAX_QUEUED_EVENTS] = {"UINOTIFY_MAX_QUEUED_EVENTS",
-					"/proc/sys/fs/inotify/max_queued_events",
-					16384},
+/* The variables of the limits, in the order of enum uinotify_limit. */
+static const enum uin_env limit_vars[] = {
+	[UINOTIFY_MAX_USER_INSTANCES] = UIN_ENV_MAX_USER_INSTANCES,
+	[UINOTIFY_MAX_USER_WATCHES] = UIN_ENV_MAX_USER_WATCHES,
+	[UINOTIFY_MAX_QUEUED_EVENTS] = UIN_ENV_MAX_QUEUED_EVENTS,
 };
-#define NLIMITS (sizeof limit_defs / sizeof limit_defs[0])
+#define NLIMITS (sizeof limit_vars / sizeof limit_vars[0])
 
 static atomic_int limits[NLIMITS];
 static atomic_int default_source;
 static atomic_bool default_recovery;
 static pthread_once_t defaults_once = PTHREAD_ONCE_INIT;
 
-/* A value for a limit: a decimal 0..INT_MAX, else -1. */
-static int parse_limit(const char *s)
-{
-	if (!s)
-		return -1;
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	while (*end == ' ' || *end == '\n' || *end == '\t')
-		end++;
-	if (errno || end == s || *end || v < 0 || v > INT_MAX)
-		return -1;
-	return (int)v;
-}
-
-static int read_proc_limit(const char *path)
-{
-	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return parse_limit(buf);
-}
-
+/* From the environment (instance/config.c: a bad value is reported and
+ * the default used; a limit's default is /proc/sys/fs/inotify's). */
 static void defaults_init(void)
 {
-	int saved = errno;
-	for (unsigned i = 0; i < NLIMITS; i++) {
-		int v = parse_limit(getenv(limit_defs[i].env));
-		if (v < 0)
-			v = read_proc_limit(limit_defs[i].proc);
-		if (v < 0)
-			v = limit_defs[i].fallback;
-		atomic_store(&limits[i], v);
-	}
-	int src = uin_source_from_name(getenv("UINOTIFY_SOURCE"));
-	atomic_store(&default_source, src < 0 ? UINOTIFY_SOURCE_AUTO : src);
-	const char *rec = getenv("UINOTIFY_RECOVER");
-	atomic_store(&default_recovery, rec && *rec && strcmp(rec, "0") != 0);
-	errno = saved;
+	for (unsigned i = 0; i < NLIMITS; i++)
+		atomic_store(&limits[i], (int)uin_env(limit_vars[i]));
+	atomic_store(&default_source, (int)uin_env(UIN_ENV_SOURCE));
+	atomic_store(&default_recovery, uin_env(UIN_ENV_RECOVER) != 0);
 }
 
 static void defaults(void)

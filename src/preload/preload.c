@@ -33,6 +33,7 @@
 
 #include <uinotify/inotify.h>
 
+#include "instance/config.h"
 #include "instance/preload_api.h"
 #include "preload/preload.h"
 #include "sources/loop.h"
@@ -1129,9 +1130,16 @@ __attribute__((constructor(101))) static void preload_init(void)
 {
 	libc();
 	uin_loop_defer_fork_start();
-	const char *d = getenv("UINOTIFY_DEBUG");
-	debug_on = d && *d && strcmp(d, "0") != 0;
+	debug_on = uin_env(UIN_ENV_DEBUG) != 0;
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-	const char *source = getenv("UINOTIFY_SOURCE");
-	debug("loaded; source %s", source && *source ? source : "auto");
+	/* The source new instances will have (a bad UINOTIFY_SOURCE was just
+	 * reported, and is not what is used).  Read only for the line: a
+	 * program that never watches hears nothing of a bad value. */
+	if (debug_on) {
+		char name[16];
+		debug("loaded; source %s",
+		      uin_cfg_value_text(uin_env_def(UIN_ENV_SOURCE),
+					 uin_env(UIN_ENV_SOURCE), name,
+					 sizeof name));
+	}
 }

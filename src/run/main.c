@@ -21,6 +21,7 @@
 #include <uinotify/inotify.h>
 #include <uinotify/version.h>
 
+#include "instance/config.h"
 #include "run/launch.h"
 #include "run/run.h"
 
@@ -62,16 +63,15 @@ static _Noreturn void usage_error(const char *fmt, const char *arg)
 	exit(EXIT_OURS);
 }
 
-/* A decimal in [lo, hi], else a usage error naming the option. */
-static long number(const char *opt, const char *s, long lo, long hi)
+/* An option's value by the library's rules (instance/config.h), else a
+ * usage error. */
+static long option(enum uin_env var, const char *opt, const char *arg)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi) {
-		char what[128];
-		snprintf(what, sizeof what, "invalid value for %s: '%%s'", opt);
-		usage_error(what, s);
+	long v;
+	if (!uin_cfg_option(uin_env_def(var), opt, "uinotify-run", arg, &v)) {
+		fprintf(stderr,
+			"Try 'uinotify-run --help' for more information.\n");
+		exit(EXIT_OURS);
 	}
 	return v;
 }
@@ -120,14 +120,21 @@ static void default_fds(void)
 
 static void parse_fds(const char *s)
 {
-	char *end;
-	long lo = strtol(s, &end, 10), count = 128;
-	if (*end == ':')
-		count = strtol(end + 1, &end, 10);
-	if (*end || end == s || lo < 3 || count < 1 || count > 4096 ||
-	    (count & (count - 1)) || lo % count || lo + count > INT_MAX)
-		usage_error("invalid --fds '%s' (LOW:COUNT, COUNT a power of two, "
-			    "LOW >= 3 a multiple of COUNT)",
+	static const struct uin_cfg_def low = {"LOW", UIN_CFG_INT, 3, INT_MAX,
+					       NULL, NULL, 0, NULL};
+	static const struct uin_cfg_def cnt = {"COUNT", UIN_CFG_INT, 1, 4096,
+					       NULL, NULL, 0, NULL};
+	char buf[64];
+	long lo, count = 128;
+	snprintf(buf, sizeof buf, "%s", s);
+	char *colon = strchr(buf, ':');
+	if (colon)
+		*colon = 0;
+	if (strlen(s) >= sizeof buf || uin_cfg_parse(&low, buf, &lo) ||
+	    (colon && uin_cfg_parse(&cnt, colon + 1, &count)) ||
+	    (count & (count - 1)) || lo % count || lo > INT_MAX - count)
+		usage_error("invalid --fds '%s' (LOW[:COUNT], COUNT a power of "
+			    "two up to 4096, LOW >= 3 a multiple of COUNT)",
 			    s);
 	run_cfg.fd_lo = (int)lo;
 	run_cfg.fd_count = (int)count;
@@ -166,6 +173,7 @@ int main(int argc, char **argv)
 		if (!read_settings(getenv("UINOTIFY_RUN_SUPERVISOR")))
 			return EXIT_OURS;
 		unsetenv("UINOTIFY_RUN_SUPERVISOR");
+		uin_env_quiet();
 		run_supervise(atoi(argv[2]), (pid_t)atoi(argv[3]), &lo);
 	}
 	enum { OPT_MAXI = 256, OPT_MAXW, OPT_MAXQ, OPT_FDS };
@@ -182,30 +190,19 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *dbg = getenv("UINOTIFY_DEBUG");
-	run_cfg.verbose = dbg && *dbg && strcmp(dbg, "0");
+	run_cfg.verbose = uin_env(UIN_ENV_DEBUG) != 0;
 	default_fds();
 	int c;
 	/* "+": options end at COMMAND, whose own options are its. */
 	while ((c = getopt_long(argc, argv, "+s:i:rvhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			if (!strcmp(optarg, "auto"))
-				want.source = UINOTIFY_SOURCE_AUTO;
-			else if (!strcmp(optarg, "kernel"))
-				want.source = UINOTIFY_SOURCE_KERNEL;
-			else if (!strcmp(optarg, "scan"))
-				want.source = UINOTIFY_SOURCE_SCAN;
-			else if (!strcmp(optarg, "none"))
-				want.source = UINOTIFY_SOURCE_NONE;
-			else
-				usage_error("invalid --source '%s' (auto, kernel, "
-					    "scan or none)",
-					    optarg);
+			want.source = (int)option(UIN_ENV_SOURCE, "--source",
+						  optarg);
 			break;
 		case 'i':
-			want.interval =
-				(int)number("--interval", optarg, 10, 60000);
+			want.interval = (int)option(UIN_ENV_SCAN_INTERVAL_MS,
+						    "--interval", optarg);
 			break;
 		case 'r':
 			want.recover = true;
@@ -213,8 +210,13 @@ int main(int argc, char **argv)
 		case OPT_MAXI:
 		case OPT_MAXW:
 		case OPT_MAXQ:
-			want.limits[c - OPT_MAXI] = (int)number(
-				opts[3 + c - OPT_MAXI].name, optarg, 0, INT_MAX);
+			want.limits[c - OPT_MAXI] = (int)option(
+				(enum uin_env)(UIN_ENV_MAX_USER_INSTANCES + c -
+					       OPT_MAXI),
+				c == OPT_MAXI	? "--max-user-instances"
+				: c == OPT_MAXW ? "--max-user-watches"
+						: "--max-queued-events",
+				optarg);
 			break;
 		case OPT_FDS:
 			parse_fds(optarg);
@@ -250,6 +252,21 @@ int main(int argc, char **argv)
 			strerror(err));
 		return err == ENOENT ? 127 : 126;
 	}
+	/* Every UINOTIFY_* variable checked here, once (but those an option
+	 * overrides): the supervisor, whose library reads them, reports none
+	 * again (read_settings). */
+	if (want.source >= 0)
+		uin_env_given(UIN_ENV_SOURCE, want.source);
+	if (want.interval > 0)
+		uin_env_given(UIN_ENV_SCAN_INTERVAL_MS, want.interval);
+	if (want.recover)
+		uin_env_given(UIN_ENV_RECOVER, 1);
+	for (int i = 0; i < 3; i++)
+		if (want.limits[i] >= 0)
+			uin_env_given((enum uin_env)(UIN_ENV_MAX_USER_INSTANCES +
+						     i),
+				      want.limits[i]);
+	uin_env_check_all();
 	write_settings();
 	run_launch(command, &lo);
 }

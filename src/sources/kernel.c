@@ -112,6 +112,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "instance/config.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
 #include "sources/scan.h"
@@ -260,6 +261,9 @@ static int ks_register_locked(int fd)
 
 static int ks_open_locked(void)
 {
+	/* UINOTIFY_FORK_REARM read (and a bad value reported) here, before
+	 * any fork a watch could be inherited by: not by each child. */
+	(void)uin_env(UIN_ENV_FORK_REARM);
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -918,20 +922,17 @@ static bool rearmed_right(const struct uin_kwatch *kw, int wd,
  * watches, async above.
  */
 #define REARM_SYNC_MAX 1000
-enum rearm_mode { REARM_AUTO, REARM_SYNC, REARM_ASYNC, REARM_OFF };
+enum rearm_mode {
+	REARM_AUTO = UIN_REARM_AUTO,
+	REARM_SYNC = UIN_REARM_SYNC,
+	REARM_ASYNC = UIN_REARM_ASYNC,
+	REARM_OFF = UIN_REARM_OFF,
+};
 
 static enum rearm_mode rearm_mode(void)
 {
-	const char *e = getenv("UINOTIFY_FORK_REARM");
-	if (!e || !*e)
-		return REARM_AUTO;
-	if (!strcmp(e, "sync"))
-		return REARM_SYNC;
-	if (!strcmp(e, "async"))
-		return REARM_ASYNC;
-	if (!strcmp(e, "off") || !strcmp(e, "0"))
-		return REARM_OFF;
-	return REARM_AUTO;
+	/* At each fork (a program may change it in between). */
+	return (enum rearm_mode)uin_env_fresh(UIN_ENV_FORK_REARM);
 }
 
 /* Under the sources lock: the inherited table, now ours to use (NULL if

@@ -88,6 +88,7 @@
 #include <uinotify/inotify.h>
 
 #include "engine/alloc.h"
+#include "instance/config.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
 #include "sources/scan_internal.h"
@@ -116,45 +117,25 @@ static const long param_default[UIN_SCAN_NPARAMS] = {
 	[UIN_SCAN_STAT_WAIT_US] = 100,
 };
 
-static long env_long(const char *name, long def, long lo, long hi)
-{
-	const char *s = getenv(name);
-	if (!s || !*s)
-		return def;
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*end || v < lo)
-		return def;
-	return v > hi ? hi : v;
-}
-
+/* From the environment (instance/config.c: ranges, defaults, and a bad
+ * value reported once). */
 static void params_init(void)
 {
+	static const struct {
+		enum uin_scan_param p;
+		enum uin_env v;
+	} from_env[] = {
+		{UIN_SCAN_INTERVAL_MS, UIN_ENV_SCAN_INTERVAL_MS},
+		{UIN_SCAN_CLOSE_WRITE_MS, UIN_ENV_SCAN_CLOSE_WRITE_MS},
+		{UIN_SCAN_COLD_MS, UIN_ENV_SCAN_COLD_MS},
+		{UIN_SCAN_FORCE_SYNC, UIN_ENV_SCAN_FORCE_SYNC},
+		{UIN_SCAN_STAT_THREADS, UIN_ENV_SCAN_STAT_THREADS},
+		{UIN_SCAN_STAT_WAIT_US, UIN_ENV_SCAN_STAT_WAIT_US},
+	};
 	for (int i = 0; i < UIN_SCAN_NPARAMS; i++)
 		atomic_init(&params[i], param_default[i]);
-	atomic_store(&params[UIN_SCAN_INTERVAL_MS],
-		     env_long("UINOTIFY_SCAN_INTERVAL_MS",
-			      UIN_SCAN_DEFAULT_INTERVAL_MS,
-			      UIN_SCAN_MIN_INTERVAL_MS,
-			      UIN_SCAN_MAX_INTERVAL_MS));
-	atomic_store(&params[UIN_SCAN_CLOSE_WRITE_MS],
-		     env_long("UINOTIFY_SCAN_CLOSE_WRITE_MS",
-			      param_default[UIN_SCAN_CLOSE_WRITE_MS], 0,
-			      3600000));
-	atomic_store(&params[UIN_SCAN_COLD_MS],
-		     env_long("UINOTIFY_SCAN_COLD_MS",
-			      param_default[UIN_SCAN_COLD_MS], 0, 3600000));
-	atomic_store(&params[UIN_SCAN_FORCE_SYNC],
-		     env_long("UINOTIFY_SCAN_FORCE_SYNC",
-			      param_default[UIN_SCAN_FORCE_SYNC], 0, 2));
-	atomic_store(&params[UIN_SCAN_STAT_THREADS],
-		     env_long("UINOTIFY_SCAN_STAT_THREADS",
-			      param_default[UIN_SCAN_STAT_THREADS], 0,
-			      UIN_SCAN_MAX_STAT_THREADS));
-	atomic_store(&params[UIN_SCAN_STAT_WAIT_US],
-		     env_long("UINOTIFY_SCAN_STAT_WAIT_US",
-			      param_default[UIN_SCAN_STAT_WAIT_US], 0,
-			      10000000));
+	for (size_t i = 0; i < sizeof from_env / sizeof from_env[0]; i++)
+		atomic_store(&params[from_env[i].p], uin_env(from_env[i].v));
 }
 
 static long P(enum uin_scan_param p)
