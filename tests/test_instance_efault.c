@@ -9,6 +9,7 @@
  *     ones after it stay queued; the bytes before the fault are written.
  *   - a range that wraps or passes the top of user memory (access_ok) is
  *     EFAULT before anything is dequeued, even on an empty queue.
+ *   - FIONREAD into memory it cannot write: EFAULT.
  *
  * Every test runs in a child of the runner: a crash fails it.
  */
@@ -435,6 +436,33 @@ TEST(blocking_read_woken_into_a_bad_buffer)
 	woken_with_bad_buffer((uintptr_t)m.base + 2 * ps(), 64, 1);
 	/* A first record across the end of the good page. */
 	woken_with_bad_buffer(rw_end(&m) - 8, 4096, 1);
+	pages_unmap(&m);
+}
+
+TEST(fionread_into_a_bad_pointer_is_efault)
+{
+	struct pages m;
+	pages_map(&m);
+	struct pair p;
+	pair_open(&p, IN_NONBLOCK);
+	pair_queue(&p, 2);
+	uintptr_t bad[] = {1, (uintptr_t)m.base + ps(),
+			   (uintptr_t)m.base + 2 * ps(),
+			   (uintptr_t)m.base + 3 * ps(), rw_end(&m) - 2};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK_ERRNO(ioctl(p.kfd, FIONREAD, opaque(bad[i])), EFAULT);
+		CHECK_ERRNO(uinotify_ioctl(p.fd, FIONREAD, opaque(bad[i])),
+			    EFAULT);
+	}
+	CHECK_ERRNO(uinotify_ioctl(p.fd, FIONREAD, NULL), EFAULT);
+	/* The int may sit anywhere in good memory. */
+	void *odd = (void *)(rw_end(&m) - 5);
+	CHECK_OK(uinotify_ioctl(p.fd, FIONREAD, odd));
+	int v;
+	memcpy(&v, odd, sizeof v);
+	CHECK_EQ(v, 64);
+	expect_left(&p, "f00 f01");
+	pair_close(&p);
 	pages_unmap(&m);
 }
 
