@@ -128,7 +128,9 @@ static ssize_t token_readv(struct uin_instance *inst, int fd,
 			   const struct iovec *iov, int cnt)
 {
 	if (inst->io_reads)
-		return readv(inst->iofd, iov, cnt);
+		return cnt == 1 ? read(inst->iofd, iov[0].iov_base,
+				       iov[0].iov_len)
+				: readv(inst->iofd, iov, cnt);
 	return preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
 }
 
@@ -386,10 +388,14 @@ static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
 	struct uin_event *first = inst->head, *e = first;
 	struct uin_event *after_overflow = NULL;
 	size_t bytes = 0;
-	unsigned long k = 0;
+	unsigned long k = 0, overflow_at = 0; /* 1 + its index, or 0 */
 	while (e && bytes + uin_event_size(e) <= count) {
 		bytes += uin_event_size(e);
 		k++;
+		if (e == &inst->overflow) {
+			overflow_at = k;
+			after_overflow = e->next;
+		}
 		e = e->next;
 	}
 	/* uin_user_range_ok(buf, count): no wrap. */
@@ -412,18 +418,13 @@ static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
 		return_tokens_locked(inst, k - taken, debt_added);
 		k = taken;
 		bytes = upto;
+		if (overflow_at > k)
+			overflow_at = 0;
 	}
-
-	e = first;
-	for (unsigned long i = 0; i < k; i++) {
-		if (e == &inst->overflow) {
-			/* It may be queued again as soon as we unlock:
-			 * remember where the detached run goes on. */
-			inst->overflow_queued = false;
-			after_overflow = e->next;
-		}
-		e = e->next;
-	}
+	/* The overflow record may be queued again as soon as we unlock:
+	 * after_overflow says where the detached run goes on. */
+	if (overflow_at)
+		inst->overflow_queued = false;
 	inst->head = e;
 	if (!e)
 		inst->tail = NULL;
