@@ -15,8 +15,13 @@
  */
 #include "test_instance_util.h"
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 /* A pointer the compiler cannot see through (no -Wstringop-overflow). */
 static void *opaque(uintptr_t a)
@@ -437,6 +442,98 @@ TEST(blocking_read_woken_into_a_bad_buffer)
 	/* A first record across the end of the good page. */
 	woken_with_bad_buffer(rw_end(&m) - 8, 4096, 1);
 	pages_unmap(&m);
+}
+
+/* A woken reader's record into good memory, across a page boundary. */
+TEST(blocking_read_woken_into_a_good_buffer_across_pages)
+{
+	if (UIN_TSAN)
+		SKIP("TSan: wait_blocked_in_read sees its interceptors");
+	char *two = mmap(NULL, 2 * ps(), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(two != MAP_FAILED);
+	static const size_t offs[] = {8, 16, 20, 28};
+	for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+		const char *dir = make_dir(i ? (i == 1 ? "g1" : i == 2 ? "g2"
+								      : "g3")
+					     : "g0");
+		int fd = inst_new(0);
+		CHECK_EQ(CHECK_OK(uinotify_add_watch(fd, dir, IN_CREATE)), 1);
+		struct uinotify_inode *din = none_inode(dir);
+		struct waiter w;
+		uintptr_t buf = (uintptr_t)two + ps() - offs[i];
+		waiter_start(&w, fd, false, buf, 4096);
+		uinotify_hook_dirent(din, "x", NULL, IN_CREATE, 0);
+		waiter_join(&w);
+		CHECK_EQ(w.ret, 32);
+		size_t off = 0;
+		EXPECT_REC((char *)buf, &off, 1, IN_CREATE, 0, "x");
+		expect_tokens_match(fd);
+		uinotify_inode_put(din);
+		CHECK_OK(uinotify_close(fd));
+	}
+	CHECK_OK(munmap(two, 2 * ps()));
+}
+
+/*
+ * The common reads prove their buffer with the token bytes they read
+ * anyway: with getrandom(2) made fatal, a non-blocking read (one record,
+ * or 64 KiB over 17 pages) and a blocking read woken by its lone record
+ * (the wake-up byte lands in the buffer) still work.
+ */
+TEST(good_buffers_cost_no_extra_syscall)
+{
+	if (UIN_TSAN)
+		SKIP("TSan: wait_blocked_in_read sees its interceptors");
+	const char *dir = make_dir("d");
+	int fd = inst_new(IN_NONBLOCK);
+	int bfd = inst_new(0);
+	CHECK_EQ(CHECK_OK(uinotify_add_watch(fd, dir, IN_CREATE)), 1);
+	struct uinotify_inode *din = none_inode(dir);
+	const char *bdir = make_dir("b");
+	CHECK_EQ(CHECK_OK(uinotify_add_watch(bfd, bdir, IN_CREATE)), 1);
+	struct uinotify_inode *bin = none_inode(bdir);
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getrandom, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+	CHECK_OK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	CHECK_OK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog));
+
+	static char big[65536 + 64];
+	char *b = big + 16; /* across 17 pages, not page-aligned */
+	char name[32];
+	uinotify_hook_dirent(din, "one", NULL, IN_CREATE, 0);
+	CHECK_EQ(uinotify_read(fd, b, 4096), 32);
+	for (int i = 0; i < 2048; i++) {
+		snprintf(name, sizeof name, "n%d", i);
+		uinotify_hook_dirent(din, name, NULL, IN_CREATE, 0);
+	}
+	CHECK_EQ(uinotify_read(fd, b, 65536), 65536);
+	size_t off = 65536 - 32;
+	EXPECT_REC(b, &off, 1, IN_CREATE, 0, "n2047");
+	for (int i = 0; i < 3; i++) {
+		struct waiter w;
+		waiter_start(&w, bfd, false, (uintptr_t)b, 4096);
+		snprintf(name, sizeof name, "w%d", i);
+		uinotify_hook_dirent(bin, name, NULL, IN_CREATE, 0);
+		waiter_join(&w);
+		CHECK_EQ(w.ret, 32);
+		off = 0;
+		EXPECT_REC(b, &off, 1, IN_CREATE, 0, name);
+	}
+	/* (Not FIONREAD: its int is checked with getrandom.) */
+	expect_tokens_match(bfd);
+	expect_tokens_match(fd);
+	CHECK_ERRNO(uinotify_read(fd, b, 4096), EAGAIN);
+	uinotify_inode_put(din);
+	uinotify_inode_put(bin);
+	CHECK_OK(uinotify_close(fd));
+	CHECK_OK(uinotify_close(bfd));
 }
 
 TEST(fionread_into_a_bad_pointer_is_efault)

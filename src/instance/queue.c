@@ -43,6 +43,7 @@
 #include "instance/instance.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -52,6 +53,10 @@
 #include "engine/alloc.h"
 #include "instance/usermem.h"
 #include "sources/loop.h"
+
+/* The largest record: a header and NAME_MAX + 1 bytes of name, padded. */
+#define UIN_MAX_RECORD                                                       \
+	(sizeof(struct inotify_event) + ((NAME_MAX + 1 + 15) & ~(size_t)15))
 
 /* The bits a reader of Linux's inotify may see (inotify_mask_to_arg). */
 #define USER_BITS                                                            \
@@ -144,11 +149,13 @@ static ssize_t token_readv(struct uin_instance *inst, int fd,
  * and one at the start of each page after it, as far as there are bytes,
  * then the rest after buf.  Every page the kernel wrote a byte into is
  * writable (protection is per page; a page it could not write stops the
- * read there).  Returns the end of the prefix of [buf, end) so proven.
+ * read there).  [buf, proven) is known writable already.  Returns the end
+ * of the prefix of [buf, end) so proven.
  */
 static uintptr_t consume_tokens_locked(struct uin_instance *inst, int fd,
-				       uintptr_t buf, uintptr_t end,
-				       unsigned long k, bool credit,
+				       uintptr_t buf, uintptr_t proven,
+				       uintptr_t end, unsigned long k,
+				       bool credit,
 				       unsigned long *debt_added)
 {
 	unsigned long need = k - credit;
@@ -157,8 +164,7 @@ static uintptr_t consume_tokens_locked(struct uin_instance *inst, int fd,
 	inst->unsignaled -= n;
 	need -= n;
 	const uintptr_t ps = uin_page_size();
-	uintptr_t proven = buf;
-	bool proving = buf < end, scratch_ok = true;
+	bool proving = proven < end, scratch_ok = true;
 	char stack_buf[256];
 	while (need) {
 		struct iovec iov[PROOF_IOV + 1];
@@ -373,17 +379,20 @@ static ssize_t fail(int err)
  * Here the kernel does what a memcpy cannot: it says where the caller's
  * buffer stops being writable.  The token reads (consume_tokens_locked)
  * put a byte into each page of the records' range for free; what they did
- * not reach (a waiter holds the only token, or more pages than tokens) is
- * written by getrandom (uin_user_writable), one syscall.  Then memcpy
+ * not reach (more pages than tokens, a fault) is written by getrandom
+ * (uin_user_writable), one syscall.  A woken waiter, whose wait took the
+ * only token of a lone record, took it into the buffer (uin_queue_read).  Then memcpy
  * copies what is known to be writable, outside q_lock.  A program that
  * unmaps its buffer while reading into it, from another thread, can still
  * make that memcpy fault: its read was racing with the unmap anyway.
  *
  * Dequeue from the head while records fit in count (the first one does),
- * copy them out, free them.  Called with q_lock held; releases it.
+ * copy them out, free them; [buf, proven) is known writable.  Called with
+ * q_lock held; releases it.
  */
 static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
-			      uintptr_t buf, size_t count, bool credit)
+			      uintptr_t buf, uintptr_t proven, size_t count,
+			      bool credit)
 {
 	struct uin_event *first = inst->head, *e = first;
 	struct uin_event *after_overflow = NULL;
@@ -401,8 +410,9 @@ static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
 	/* uin_user_range_ok(buf, count): no wrap. */
 	const uintptr_t end = buf + bytes;
 	unsigned long debt_added;
-	uintptr_t ok = consume_tokens_locked(inst, fd, buf, end, k, credit,
-					     &debt_added);
+	uintptr_t ok = consume_tokens_locked(inst, fd, buf,
+					     proven < end ? proven : end, end,
+					     k, credit, &debt_added);
 	if (ok < end)
 		ok = uin_user_writable(ok, end);
 	const bool fault = ok < end;
@@ -460,6 +470,17 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 	 * EAGAIN): a range that wraps or passes the top of user memory. */
 	if (!uin_user_range_ok((uintptr_t)buf, count))
 		return fail(EFAULT);
+	/*
+	 * A wait takes its byte into the buffer, where the records go next,
+	 * when count holds any record (so that EINVAL cannot follow): the
+	 * page it lands in is then known writable, which spares a woken
+	 * reader's lone record the getrandom of dequeue_unlock.  The byte
+	 * (a NUL) stays in buf[0] only if no record follows after all: the
+	 * instance torn down, or another reader took the event and the next
+	 * wait ends in EAGAIN (fcntl) or EINTR.
+	 */
+	bool wait_in_buf = buf && count >= UIN_MAX_RECORD;
+	uintptr_t proven = (uintptr_t)buf;
 	bool credit = false;
 	for (;;) {
 		pthread_mutex_lock(&inst->q_lock);
@@ -478,8 +499,8 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 		if (inst->head) {
 			if (uin_event_size(inst->head) <= count)
 				return dequeue_unlock(inst, fd,
-						      (uintptr_t)buf, count,
-						      credit);
+						      (uintptr_t)buf, proven,
+						      count, credit);
 			/* The event stays; so does its byte. */
 			if (credit)
 				signal_locked(inst);
@@ -496,9 +517,18 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 		 * restart under SA_RESTART, exactly as for a real read.
 		 */
 		char byte;
-		ssize_t n = read(fd, &byte, 1);
+		ssize_t n = read(fd, wait_in_buf ? buf : &byte, 1);
 		if (n == 1) {
 			credit = true;
+			if (wait_in_buf) {
+				uintptr_t ps = uin_page_size();
+				proven = ((uintptr_t)buf & ~(ps - 1)) + ps;
+			}
+			continue;
+		}
+		if (n < 0 && errno == EFAULT && wait_in_buf) {
+			/* The byte stays in the pipe: wait on our own. */
+			wait_in_buf = false;
 			continue;
 		}
 		/* 0: no writer left, the instance was torn down under us. */
