@@ -29,6 +29,10 @@
  *                           what is still missing goes to debt (held by
  *                           waiters: pipe and unsignaled are both 0 then)
  *   EINVAL with a credit    W--, the byte written back (else unsignaled++)
+ *   EFAULT part way         the units of the events left queued after the
+ *                           one that faulted come back: as debt forgiven
+ *                           (what this read added), then unsignaled++ and
+ *                           a byte written
  *
  * Consequences: an empty queue has an empty pipe (pipe_bytes <= q_len +
  * debt - W <= q_len), so poll never sees a stale readable fd; and without
@@ -39,6 +43,7 @@
 #include "instance/instance.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -46,7 +51,12 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "instance/usermem.h"
 #include "sources/loop.h"
+
+/* The largest record: a header and NAME_MAX + 1 bytes of name, padded. */
+#define UIN_MAX_RECORD                                                       \
+	(sizeof(struct inotify_event) + ((NAME_MAX + 1 + 15) & ~(size_t)15))
 
 /* The bits a reader of Linux's inotify may see (inotify_mask_to_arg). */
 #define USER_BITS                                                            \
@@ -118,46 +128,117 @@ static void flush_unsignaled_locked(struct uin_instance *inst, size_t room)
 	}
 }
 
+/* Token reads never block: on our O_RDWR end, or RWF_NOWAIT on fd. */
+static ssize_t token_readv(struct uin_instance *inst, int fd,
+			   const struct iovec *iov, int cnt)
+{
+	if (inst->io_reads)
+		return cnt == 1 ? read(inst->iofd, iov[0].iov_base,
+				       iov[0].iov_len)
+				: readv(inst->iofd, iov, cnt);
+	return preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
+}
+
+/* Single-byte token reads into one read() buffer, at most, per syscall. */
+#define PROOF_IOV 64
+
 /*
- * Take the units of k dequeued events; credit: the caller holds one (a
- * byte it read while waiting).  scratch (may be NULL) is where the bytes
- * may land: the caller's buffer, which the records overwrite next.
+ * Take the units of k events about to be dequeued; credit: the caller
+ * holds one (a byte it read while waiting).  The bytes read land in
+ * [buf, end), the caller's buffer, where the records go next: one at buf
+ * and one at the start of each page after it, as far as there are bytes,
+ * then the rest after buf.  Every page the kernel wrote a byte into is
+ * writable (protection is per page; a page it could not write stops the
+ * read there).  [buf, proven) is known writable already.  Returns the end
+ * of the prefix of [buf, end) so proven.
  */
-static void consume_tokens_locked(struct uin_instance *inst, int fd,
-				  void *scratch, size_t scratch_len,
-				  unsigned long k, bool credit)
+static uintptr_t consume_tokens_locked(struct uin_instance *inst, int fd,
+				       uintptr_t buf, uintptr_t proven,
+				       uintptr_t end, unsigned long k,
+				       bool credit,
+				       unsigned long *debt_added)
 {
 	unsigned long need = k - credit;
 	size_t freed = credit; /* pipe room this thread made */
 	unsigned long n = need < inst->unsignaled ? need : inst->unsignaled;
 	inst->unsignaled -= n;
 	need -= n;
+	const uintptr_t ps = uin_page_size();
+	bool proving = proven < end, scratch_ok = true;
 	char stack_buf[256];
 	while (need) {
-		char *b = scratch ? scratch : stack_buf;
-		size_t cap = scratch ? scratch_len : sizeof stack_buf;
-		size_t want = need < cap ? need : cap;
-		ssize_t r;
-		if (inst->io_reads) {
-			r = read(inst->iofd, b, want);
+		struct iovec iov[PROOF_IOV + 1];
+		int cnt = 0;
+		unsigned long pages = 0;
+		if (proving) {
+			uintptr_t p = proven;
+			while (pages < PROOF_IOV && pages < need && p < end) {
+				iov[cnt++] = (struct iovec){(void *)p, 1};
+				pages++;
+				p = (p & ~(ps - 1)) + ps;
+			}
+			/* The rest: after buf's byte, inside [buf, end)
+			 * since every record is 16 bytes or more. */
+			if (p >= end && need > pages)
+				iov[cnt++] = (struct iovec){(void *)(buf + 1),
+							    need - pages};
 		} else {
-			struct iovec iov = {b, want};
-			r = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+			/* Proven memory (the records overwrite it), or ours. */
+			bool user = scratch_ok && proven > buf;
+			size_t cap = user ? proven - buf : sizeof stack_buf;
+			iov[cnt++] = (struct iovec){
+				user ? (void *)buf : stack_buf,
+				need < cap ? need : cap};
 		}
+		ssize_t r = token_readv(inst, fd, iov, cnt);
 		if (r > 0) {
 			need -= (unsigned long)r;
 			freed += (size_t)r;
+			if (pages) {
+				unsigned long done = (unsigned long)r < pages
+							     ? (unsigned long)r
+							     : pages;
+				proven = (proven & ~(ps - 1)) + done * ps;
+				if (proven >= end) {
+					proven = end;
+					proving = false;
+				}
+			}
 		} else if (r < 0 && errno == EINTR) {
 			continue;
-		} else if (r < 0 && errno == EFAULT && scratch) {
-			scratch = NULL;
+		} else if (r < 0 && errno == EFAULT && (proving || scratch_ok)) {
+			/* A page of the iovecs (the pipe then reads nothing
+			 * of the chunk it was copying), or the proven prefix
+			 * unmapped meanwhile: the rest goes to our stack. */
+			if (!proving)
+				scratch_ok = false;
+			proving = false;
 		} else {
 			break; /* empty: the rest is held by waiters */
 		}
 	}
 	inst->debt += need;
+	*debt_added = need;
 	if (inst->unsignaled)
 		flush_unsignaled_locked(inst, freed);
+	return proven;
+}
+
+/*
+ * m of the events consume_tokens_locked took units for stay queued after
+ * all: back go their units, first as debt forgiven (the credits of waiters
+ * it found short stand for queued events again), then into the pipe.
+ */
+static void return_tokens_locked(struct uin_instance *inst,
+				 unsigned long m, unsigned long debt_added)
+{
+	unsigned long d = m < debt_added ? m : debt_added;
+	inst->debt -= d;
+	m -= d;
+	if (m) {
+		inst->unsignaled += m;
+		flush_unsignaled_locked(inst, m);
+	}
 }
 
 /* Queueing ------------------------------------------------------------------ */
@@ -288,59 +369,118 @@ static ssize_t fail(int err)
 }
 
 /*
+ * READ AND EFAULT.  inotify_read dequeues one event, copies it, and goes on
+ * while the next fits; a copy that faults ends the read with EFAULT (even
+ * after whole records were copied: they are lost with it), and the event
+ * that faulted is lost, those after it stay queued.  Measured on 6.x: a
+ * buffer whose second record would cross into a PROT_NONE page gives
+ * EFAULT and leaves the third queued.
+ *
+ * Here the kernel does what a memcpy cannot: it says where the caller's
+ * buffer stops being writable.  The token reads (consume_tokens_locked)
+ * put a byte into each page of the records' range for free; what they did
+ * not reach (more pages than tokens, a fault) is written by getrandom
+ * (uin_user_writable), one syscall.  A woken waiter, whose wait took the
+ * only token of a lone record, took it into the buffer (uin_queue_read).  Then memcpy
+ * copies what is known to be writable, outside q_lock.  A program that
+ * unmaps its buffer while reading into it, from another thread, can still
+ * make that memcpy fault: its read was racing with the unmap anyway.
+ *
  * Dequeue from the head while records fit in count (the first one does),
- * copy them out, free them.  Called with q_lock held; releases it.
+ * copy them out, free them; [buf, proven) is known writable.  Called with
+ * q_lock held; releases it.
  */
-static ssize_t dequeue_unlock(struct uin_instance *inst, int fd, char *buf,
-			      size_t count, bool credit)
+static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
+			      uintptr_t buf, uintptr_t proven, size_t count,
+			      bool credit)
 {
 	struct uin_event *first = inst->head, *e = first;
 	struct uin_event *after_overflow = NULL;
 	size_t bytes = 0;
-	unsigned long k = 0;
-	/* inotify_read gives EFAULT when the copy faults and loses the
-	 * event; NULL is the one bad buffer we can tell without faulting. */
-	size_t room = buf ? count : uin_event_size(first);
-	while (e && bytes + uin_event_size(e) <= room) {
+	unsigned long k = 0, overflow_at = 0; /* 1 + its index, or 0 */
+	while (e && bytes + uin_event_size(e) <= count) {
 		bytes += uin_event_size(e);
 		k++;
 		if (e == &inst->overflow) {
-			/* It may be queued again as soon as we unlock:
-			 * remember where the detached run goes on. */
-			inst->overflow_queued = false;
+			overflow_at = k;
 			after_overflow = e->next;
 		}
 		e = e->next;
 	}
+	/* uin_user_range_ok(buf, count): no wrap. */
+	const uintptr_t end = buf + bytes;
+	unsigned long debt_added;
+	uintptr_t ok = consume_tokens_locked(inst, fd, buf,
+					     proven < end ? proven : end, end,
+					     k, credit, &debt_added);
+	if (ok < end)
+		ok = uin_user_writable(ok, end);
+	const bool fault = ok < end;
+	const size_t copy = ok - buf;
+	if (fault) {
+		/* Up to and including the record that faults. */
+		unsigned long taken = 0;
+		size_t upto = 0;
+		for (e = first; upto <= copy; e = e->next) {
+			upto += uin_event_size(e);
+			taken++;
+		}
+		return_tokens_locked(inst, k - taken, debt_added);
+		k = taken;
+		bytes = upto;
+		if (overflow_at > k)
+			overflow_at = 0;
+	}
+	/* The overflow record may be queued again as soon as we unlock:
+	 * after_overflow says where the detached run goes on. */
+	if (overflow_at)
+		inst->overflow_queued = false;
 	inst->head = e;
 	if (!e)
 		inst->tail = NULL;
 	inst->q_len -= (unsigned)k;
 	inst->q_bytes -= bytes;
-	consume_tokens_locked(inst, fd, buf, bytes, k, credit);
 	pthread_mutex_unlock(&inst->q_lock);
 
-	char *out = buf;
+	/* The records, and of the one that faults what Linux copies of it
+	 * too: the bytes before the fault. */
+	size_t off = 0;
 	e = first;
 	for (unsigned long i = 0; i < k; i++) {
 		struct uin_event *next =
 			e == &inst->overflow ? after_overflow : e->next;
 		size_t size = uin_event_size(e);
-		if (out) {
-			memcpy(out, (const char *)e +
-					    offsetof(struct uin_event, rec),
-			       size);
-			out += size;
-		}
+		size_t n = copy - off < size ? copy - off : size;
+		if (n)
+			memcpy((void *)(buf + off),
+			       (const char *)e +
+				       offsetof(struct uin_event, rec),
+			       n);
+		off += size;
 		event_free(inst, e);
 		e = next;
 	}
-	return buf ? (ssize_t)bytes : fail(EFAULT);
+	return fault ? fail(EFAULT) : (ssize_t)bytes;
 }
 
 ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 		       size_t count)
 {
+	/* vfs_read's access_ok, before anything is dequeued (even before
+	 * EAGAIN): a range that wraps or passes the top of user memory. */
+	if (!uin_user_range_ok((uintptr_t)buf, count))
+		return fail(EFAULT);
+	/*
+	 * A wait takes its byte into the buffer, where the records go next,
+	 * when count holds any record (so that EINVAL cannot follow): the
+	 * page it lands in is then known writable, which spares a woken
+	 * reader's lone record the getrandom of dequeue_unlock.  The byte
+	 * (a NUL) stays in buf[0] only if no record follows after all: the
+	 * instance torn down, or another reader took the event and the next
+	 * wait ends in EAGAIN (fcntl) or EINTR.
+	 */
+	bool wait_in_buf = buf && count >= UIN_MAX_RECORD;
+	uintptr_t proven = (uintptr_t)buf;
 	bool credit = false;
 	for (;;) {
 		pthread_mutex_lock(&inst->q_lock);
@@ -358,8 +498,9 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 		}
 		if (inst->head) {
 			if (uin_event_size(inst->head) <= count)
-				return dequeue_unlock(inst, fd, buf, count,
-						      credit);
+				return dequeue_unlock(inst, fd,
+						      (uintptr_t)buf, proven,
+						      count, credit);
 			/* The event stays; so does its byte. */
 			if (credit)
 				signal_locked(inst);
@@ -376,9 +517,18 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 		 * restart under SA_RESTART, exactly as for a real read.
 		 */
 		char byte;
-		ssize_t n = read(fd, &byte, 1);
+		ssize_t n = read(fd, wait_in_buf ? buf : &byte, 1);
 		if (n == 1) {
 			credit = true;
+			if (wait_in_buf) {
+				uintptr_t ps = uin_page_size();
+				proven = ((uintptr_t)buf & ~(ps - 1)) + ps;
+			}
+			continue;
+		}
+		if (n < 0 && errno == EFAULT && wait_in_buf) {
+			/* The byte stays in the pipe: wait on our own. */
+			wait_in_buf = false;
 			continue;
 		}
 		/* 0: no writer left, the instance was torn down under us. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "instance/usermem.h"
 #include "sources/source.h"
 
 #ifndef INOTIFY_IOC_SETNEXTWD
@@ -230,7 +231,11 @@ UINOTIFY_EXPORT int uinotify_ioctl(int fd, unsigned long request, ...)
 	int ret;
 	if (request == FIONREAD) {
 		uin_loop_drain();
-		ret = arg ? uin_queue_nread(inst, arg) : -EFAULT;
+		int n;
+		ret = uin_queue_nread(inst, &n);
+		/* put_user: a bad pointer is EFAULT, not a crash. */
+		if (ret == 0)
+			ret = uin_user_put_int((uintptr_t)arg, n);
 	} else if (request == (unsigned long)INOTIFY_IOC_SETNEXTWD) {
 		ret = uin_instance_set_next_wd(inst, (unsigned long)arg);
 	} else {

@@ -35,6 +35,7 @@
 
 #include "instance/config.h"
 #include "instance/preload_api.h"
+#include "instance/usermem.h"
 #include "preload/preload.h"
 #include "sources/loop.h"
 
@@ -438,37 +439,80 @@ static int names_to_kernel(int fd)
 
 /* Operations on a name ---------------------------------------------------- */
 
-/* readv as Linux does it for a file with only ->read: segment by segment,
- * stopping after a short one (fs/read_write.c, do_loop_readv_writev). */
-static ssize_t name_readv(int fd, const struct iovec *iov, int iovcnt)
+/* MAX_RW_COUNT: what one read or readv moves at most. */
+#define UIN_MAX_RW_COUNT ((size_t)INT_MAX & ~(uin_page_size() - 1))
+
+/*
+ * readv as Linux does it for a file with only ->read: the iovecs are
+ * copied in and checked first (import_iovec: EINVAL for a negative length,
+ * EFAULT for an array or a segment access_ok refuses, nothing read), then
+ * read segment by segment, stopping after a short one or an error
+ * (fs/read_write.c, do_loop_readv_writev): an error after bytes were read
+ * gives those bytes (the events of the failed segment are lost as its
+ * read(2) loses them).
+ */
+static ssize_t name_readv(int fd, const struct iovec *uiov, int iovcnt)
 {
 	if (iovcnt < 0 || iovcnt > IOV_MAX) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (iovcnt > 0 && !iov) {
-		errno = EFAULT;
-		return -1;
+	if (iovcnt == 0)
+		return 0;
+	struct iovec stack_iov[16];
+	struct iovec *iov = stack_iov;
+	if ((size_t)iovcnt > sizeof stack_iov / sizeof stack_iov[0]) {
+		iov = malloc((size_t)iovcnt * sizeof *iov);
+		if (!iov) {
+			errno = ENOMEM;
+			return -1;
+		}
 	}
-	size_t left = 0;
+	ssize_t ret = -1;
+	int err = uin_user_read(iov, (uintptr_t)uiov,
+				(size_t)iovcnt * sizeof *iov);
+	if (err < 0) {
+		errno = -err;
+		goto out;
+	}
 	for (int i = 0; i < iovcnt; i++) {
 		if (iov[i].iov_len > (size_t)SSIZE_MAX) {
 			errno = EINVAL;
-			return -1;
+			goto out;
 		}
+	}
+	size_t left = 0;
+	for (int i = 0; i < iovcnt; i++) {
+		if (!uin_user_range_ok((uintptr_t)iov[i].iov_base,
+				       iov[i].iov_len)) {
+			errno = EFAULT;
+			goto out;
+		}
+		if (iov[i].iov_len > UIN_MAX_RW_COUNT - left)
+			iov[i].iov_len = UIN_MAX_RW_COUNT - left;
 		left += iov[i].iov_len;
 	}
 	ssize_t done = 0;
 	for (int i = 0; i < iovcnt && left; i++) {
 		ssize_t n = uinotify_read(fd, iov[i].iov_base, iov[i].iov_len);
-		if (n < 0)
-			return done ? done : -1;
+		if (n < 0) {
+			if (done)
+				break;
+			goto out;
+		}
 		done += n;
 		left -= (size_t)n;
 		if ((size_t)n != iov[i].iov_len)
 			break;
 	}
-	return done;
+	ret = done;
+out:
+	if (iov != stack_iov) {
+		int e = errno;
+		free(iov);
+		errno = e;
+	}
+	return ret;
 }
 
 static int name_ioctl(int fd, unsigned long request, void *arg)
