@@ -182,6 +182,8 @@ void check_inotify()
 
 int main()
 {
+	check(std::strcmp(uinotify_version(), UINOTIFY_VERSION_STRING) == 0,
+	      std::string("uinotify_version() ") + uinotify_version());
 	check_layout();
 	check_engine();
 	check_inotify();
