@@ -18,7 +18,7 @@
 #define STATIC_TLS_MAX 64
 
 /* The PT_TLS segment's memory size of an ELF file, or -1. */
-static long tls_memsz(const char *path)
+static PL_UNUSED long tls_memsz(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
