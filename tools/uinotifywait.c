@@ -19,7 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define VERSION_STRING "uinotifywait 0.1.0 (inotifywait 3.22 compatible)"
+#include <uinotify/version.h>
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define VERSION_STRING                                                         \
+	"uinotifywait " STR(UINOTIFY_VERSION_MAJOR) "." STR(UINOTIFY_VERSION_MINOR) "."  \
+	STR(UINOTIFY_VERSION_PATCH) " (inotifywait 3.22 compatible)"
 
 struct opts {
 	int events;

@@ -15,7 +15,12 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define VERSION_STRING "uinotifywatch 0.1.0 (inotifywatch 3.22 compatible)"
+#include <uinotify/version.h>
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define VERSION_STRING                                                         \
+	"uinotifywatch " STR(UINOTIFY_VERSION_MAJOR) "." STR(UINOTIFY_VERSION_MINOR) "."  \
+	STR(UINOTIFY_VERSION_PATCH) " (inotifywatch 3.22 compatible)"
 
 static int events;
 static long timeout;
