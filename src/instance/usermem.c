@@ -53,14 +53,18 @@ static uintptr_t user_top_slow(void)
 		return top;
 	size_t ps = uin_page_size();
 	void *hint = (void *)(uintptr_t)(UINT64_C(1) << 47);
-	void *p = mmap(hint, ps, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	/* The raw call: a sanitizer's mmap interceptor may refuse an
+	 * address its shadow memory owns (TSan dies there). */
+	void *p = (void *)syscall(SYS_mmap, hint, ps, PROT_NONE,
+				  MAP_PRIVATE | MAP_ANONYMOUS |
+					  MAP_FIXED_NOREPLACE,
+				  -1, 0);
 	if (p == hint || (p == MAP_FAILED && errno == EEXIST))
 		top = (uintptr_t)TOP_56;
 	else
 		top = (uintptr_t)TOP_47;
 	if (p != MAP_FAILED)
-		munmap(p, ps);
+		syscall(SYS_munmap, p, ps);
 	atomic_store_explicit(&cached, top, memory_order_relaxed);
 	return top;
 }
