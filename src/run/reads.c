@@ -40,6 +40,7 @@
 
 #include "run/instances.h"
 #include "run/run.h"
+#include "sources/loop.h"
 #include "run/target.h"
 
 #ifndef RWF_HIPRI
@@ -327,15 +328,6 @@ int run_waker_start(void)
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
 	if (epoll_ctl(waker_ep, EPOLL_CTL_ADD, ri_close_fd(), &ev) < 0)
 		return -errno;
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int ret = pthread_create(&t, &a, waker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&a);
-	return -ret;
+	/* Detached, every signal blocked: they are the main thread's. */
+	return uin_thread_spawn(waker, "uinotify-waker", 0);
 }

@@ -315,20 +315,10 @@ static atomic_int receivers, idle;
 
 static void *receive(void *arg);
 
+/* Detached, every signal blocked: they are the main thread's. */
 static int start_receiver(void)
 {
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	/* Every signal blocked: they are the main thread's. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int ret = pthread_create(&t, &a, receive, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&a);
-	return -ret;
+	return uin_thread_spawn(receive, "uinotify-recv", 0);
 }
 
 /* Called by a receiver that took a call when none was left idle. */
