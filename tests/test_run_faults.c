@@ -89,16 +89,17 @@ TEST(daemon_stays_served_after_command_exits)
 	CHECK(file_has(out, "daemon saw stop", 10000));
 }
 
-/* The supervisor serving pid: its /proc entry, by command line. */
-static pid_t find_supervisor(pid_t command)
+/* The first process whose command line (n bytes, NUL-separated words)
+ * match accepts. */
+static pid_t find_process(bool (*match)(const char *cmd, size_t n,
+					const char *arg),
+			  const char *arg)
 {
 	DIR *d = opendir("/proc");
 	pid_t found = -1;
 	struct dirent *de;
-	char want[32];
-	snprintf(want, sizeof want, "%d", (int)command);
 	while (d && found < 0 && (de = readdir(d))) {
-		char path[300], cmd[512];
+		char path[300], cmd[2048];
 		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
 		FILE *f = fopen(path, "r");
 		if (!f)
@@ -106,18 +107,31 @@ static pid_t find_supervisor(pid_t command)
 		size_t n = fread(cmd, 1, sizeof cmd - 1, f);
 		fclose(f);
 		cmd[n] = 0;
-		/* uinotify-run\0--supervise\0SOCK\0PID\0 */
-		const char *a1 = cmd + strlen(cmd) + 1;
-		if (n > strlen(cmd) + 1 && !strcmp(a1, "--supervise")) {
-			const char *a2 = a1 + strlen(a1) + 1;
-			const char *a3 = a2 + strlen(a2) + 1;
-			if ((size_t)(a3 - cmd) < n && !strcmp(a3, want))
-				found = (pid_t)atoi(de->d_name);
-		}
+		if (match(cmd, n, arg))
+			found = (pid_t)atoi(de->d_name);
 	}
 	if (d)
 		closedir(d);
 	return found;
+}
+
+/* uinotify-run\0--supervise\0SOCK\0PID\0 */
+static bool is_supervisor_of(const char *cmd, size_t n, const char *pid)
+{
+	const char *a1 = cmd + strlen(cmd) + 1;
+	if (n <= strlen(cmd) + 1 || strcmp(a1, "--supervise"))
+		return false;
+	const char *a2 = a1 + strlen(a1) + 1;
+	const char *a3 = a2 + strlen(a2) + 1;
+	return (size_t)(a3 - cmd) < n && !strcmp(a3, pid);
+}
+
+/* The supervisor serving pid: its /proc entry, by command line. */
+static pid_t find_supervisor(pid_t command)
+{
+	char want[32];
+	snprintf(want, sizeof want, "%d", (int)command);
+	return find_process(is_supervisor_of, want);
 }
 
 TEST(supervisor_killed_calls_fail_with_enosys)
@@ -147,30 +161,21 @@ TEST(supervisor_killed_calls_fail_with_enosys)
 	CHECK(strstr(c.obuf, "after: close = 0") != NULL);
 }
 
+/* A bindfs command line with back among its words. */
+static bool is_bindfs_of(const char *cmd, size_t n, const char *back)
+{
+	if (!strstr(cmd, "bindfs"))
+		return false;
+	for (size_t i = 0; i < n; i += strlen(cmd + i) + 1)
+		if (!strcmp(cmd + i, back))
+			return true;
+	return false;
+}
+
 /* The bindfs daemon serving back (its command line names it). */
 static pid_t find_bindfs(const char *back)
 {
-	DIR *d = opendir("/proc");
-	pid_t found = -1;
-	struct dirent *de;
-	while (d && found < 0 && (de = readdir(d))) {
-		char path[300], cmd[2048];
-		snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		size_t n = fread(cmd, 1, sizeof cmd - 1, f);
-		fclose(f);
-		cmd[n] = 0;
-		if (!strstr(cmd, "bindfs"))
-			continue;
-		for (size_t i = 0; i < n; i += strlen(cmd + i) + 1)
-			if (!strcmp(cmd + i, back))
-				found = (pid_t)atoi(de->d_name);
-	}
-	if (d)
-		closedir(d);
-	return found;
+	return find_process(is_bindfs_of, back);
 }
 
 /* An add_watch on a share whose server has stopped answering holds one
