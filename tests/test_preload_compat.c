@@ -47,11 +47,6 @@ static void run_rules(const char *name, bool preload,
 #endif
 }
 
-static void save(const char *name, const char *text)
-{
-	pl_write_file(uin_test_path(name), text, "w");
-}
-
 static void compare_with_kernel(const char *const *extra,
 				const char *sections)
 {
@@ -59,17 +54,7 @@ static void compare_with_kernel(const char *const *extra,
 	static struct pl_child kernel, preload;
 	run_rules("kernel", false, NULL, sections, &kernel);
 	run_rules("preload", true, extra, sections, &preload);
-	if (strcmp(kernel.obuf, preload.obuf) != 0) {
-		save("kernel.txt", kernel.obuf);
-		save("preload.txt", preload.obuf);
-		char cmd[1200];
-		snprintf(cmd, sizeof cmd, "diff -u %s %s >&2",
-			 uin_test_path("kernel.txt"),
-			 uin_test_path("preload.txt"));
-		if (system(cmd) < 0)
-			perror("diff");
-		fprintf(stderr, "--- preload stderr:\n%s\n", preload.ebuf);
-	}
+	pl_show_difference(&kernel, &preload);
 	CHECK_STR(preload.obuf, kernel.obuf);
 	CHECK(strstr(kernel.obuf, "== end\n") != NULL);
 	/* and the instances were uinotify's, not the kernel's */

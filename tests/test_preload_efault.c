@@ -36,17 +36,7 @@ static void compare(const char *section)
 	static struct pl_child kernel, preload;
 	run_efault("kernel", false, section, &kernel);
 	run_efault("preload", true, section, &preload);
-	if (strcmp(kernel.obuf, preload.obuf) != 0) {
-		pl_write_file(uin_test_path("kernel.txt"), kernel.obuf, "w");
-		pl_write_file(uin_test_path("preload.txt"), preload.obuf, "w");
-		char cmd[1200];
-		snprintf(cmd, sizeof cmd, "diff -u %s %s >&2",
-			 uin_test_path("kernel.txt"),
-			 uin_test_path("preload.txt"));
-		if (system(cmd) < 0)
-			perror("diff");
-		fprintf(stderr, "--- preload stderr:\n%s\n", preload.ebuf);
-	}
+	pl_show_difference(&kernel, &preload);
 	CHECK_STR(preload.obuf, kernel.obuf);
 	CHECK(strstr(kernel.obuf, "== end\n") != NULL);
 	CHECK(strstr(kernel.obuf, "killed") == NULL);

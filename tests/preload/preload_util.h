@@ -308,6 +308,23 @@ static PL_UNUSED void pl_write_file(const char *path, const char *text,
 	CHECK_EQ(fclose(f), 0);
 }
 
+/* When the kernel's output and the drop-in's differ: both saved in the
+ * test's directory, diff -u of them and the drop-in's stderr on stderr. */
+static PL_UNUSED void pl_show_difference(const struct pl_child *kernel,
+					 const struct pl_child *preload)
+{
+	if (strcmp(kernel->obuf, preload->obuf) == 0)
+		return;
+	pl_write_file(uin_test_path("kernel.txt"), kernel->obuf, "w");
+	pl_write_file(uin_test_path("preload.txt"), preload->obuf, "w");
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "diff -u %s %s >&2",
+		 uin_test_path("kernel.txt"), uin_test_path("preload.txt"));
+	if (system(cmd) < 0)
+		perror("diff");
+	fprintf(stderr, "--- preload stderr:\n%s\n", preload->ebuf);
+}
+
 static PL_UNUSED void pl_dump(const struct pl_child *c, const char *what)
 {
 	fprintf(stderr, "--- %s stdout:\n%s\n--- %s stderr:\n%s\n---\n", what,
