@@ -98,6 +98,7 @@ static void do_init1(const struct run_call *c, int flags)
 	}
 	/* In the trapped range when it has room; otherwise wherever the
 	 * kernel puts it (reads there are plain packet reads: docs/run.md). */
+	ri_hand_over_begin();
 	pthread_mutex_lock(&install_lock);
 	int slot = tgt_free_slot(c->tid, run_cfg.fd_lo,
 				 run_cfg.fd_lo + run_cfg.fd_count);
@@ -108,6 +109,7 @@ static void do_init1(const struct run_call *c, int flags)
 		fd = run_reply_addfd(c, user_fd, -1, flags & IN_CLOEXEC);
 	pthread_mutex_unlock(&install_lock);
 	close(user_fd);
+	ri_hand_over_end();
 	if (fd < 0) {
 		if (fd != -ENOENT)
 			run_reply_err(c, fd == -EBADF ? EMFILE : -fd);
@@ -268,6 +270,7 @@ static void do_ioctl(const struct run_call *c)
 static void do_dup(const struct run_call *c, int fd, long min, bool cloexec)
 {
 	int lo = run_cfg.fd_lo, hi = run_cfg.fd_lo + run_cfg.fd_count;
+	ri_hand_over_begin();
 	int ours = tgt_get_fd(c->tid, fd);
 	pthread_mutex_lock(&install_lock);
 	int slot = min >= hi || ours < 0
@@ -279,6 +282,7 @@ static void do_dup(const struct run_call *c, int fd, long min, bool cloexec)
 		run_reply_continue(c); /* range full, beyond RLIMIT_NOFILE */
 	if (ours >= 0)
 		close(ours);
+	ri_hand_over_end();
 }
 
 static void do_fd_call(const struct run_call *c)

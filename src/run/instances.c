@@ -27,6 +27,7 @@ static int close_fd = -1;        /* the close-detection inotify instance */
  * is still held), and the threads reading close events right now. */
 static unsigned ending;           /* [table_lock] */
 static unsigned reading_closes;   /* [table_lock] */
+static unsigned handing_over;     /* [table_lock] */
 static pthread_cond_t ended = PTHREAD_COND_INITIALIZER;
 
 int ri_init(void)
@@ -92,14 +93,34 @@ static void destroy(struct run_inst *ri)
  */
 static void settle_closes(void)
 {
-	ri_handle_close_events();
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2; /* a reference held by a call in progress */
 	pthread_mutex_lock(&table_lock);
+	while (handing_over &&
+	       pthread_cond_timedwait(&ended, &table_lock, &until) == 0)
+		;
+	pthread_mutex_unlock(&table_lock);
+	ri_handle_close_events();
+	pthread_mutex_lock(&table_lock);
 	while ((ending || reading_closes) &&
 	       pthread_cond_timedwait(&ended, &table_lock, &until) == 0)
 		;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void ri_hand_over_begin(void)
+{
+	pthread_mutex_lock(&table_lock);
+	handing_over++;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void ri_hand_over_end(void)
+{
+	pthread_mutex_lock(&table_lock);
+	handing_over--;
+	pthread_cond_broadcast(&ended);
 	pthread_mutex_unlock(&table_lock);
 }
 

@@ -15,6 +15,12 @@
  * closed when that count falls to zero.  References: the table's, one per
  * lookup in progress.
  *
+ * HANDING OVER.  A call that gives the program a description (init1, dup)
+ * holds its own descriptor of it until just after the answer, so a close
+ * the program makes in that window is not the last one: the close event
+ * comes when ours goes.  Such calls are counted (ri_hand_over_begin/end),
+ * and the EMFILE check waits for them before it reads the close events.
+ *
  * LOCKS: table lock (leaf, the list and the counts) ; ri->read_lock
  * serialises the readers of one instance (peek..commit) and guards the
  * parked list; it is taken before any library or queue lock.
@@ -66,6 +72,10 @@ void ri_put(struct run_inst *ri);
 void ri_abandon(struct run_inst *ri);
 /* Called by reads.c when the last parked read of a closed one is gone. */
 void ri_maybe_end(struct run_inst *ri);
+/* Around a call that holds a descriptor of a description the program has
+ * (from before the answer until ours is closed). */
+void ri_hand_over_begin(void);
+void ri_hand_over_end(void);
 /* Instances alive (for -v and tests). */
 unsigned ri_count(void);
 
