@@ -381,7 +381,7 @@ static bool cannot_start_errno(int err)
  * that names it (the numbers on the same pipe), by a kernel inotify
  * instance with the same O_NONBLOCK and per-number FD_CLOEXEC.  Its queue
  * and watches are lost: this runs when its watches could not start.
- * 0, or -1 with errno (nothing changed).
+ * 0 (some number moved), or -1 with errno (nothing changed).
  */
 static int names_to_kernel(int fd)
 {
@@ -427,13 +427,31 @@ static int names_to_kernel(int fd)
 		int fdfl = r->fcntl(names[i], F_GETFD);
 		cloexec[i] = fdfl >= 0 && (fdfl & FD_CLOEXEC);
 	}
-	for (int i = 0; i < n; i++)
+	/* Each name is given up only once it names the kernel's instance:
+	 * one whose dup3 fails (EBUSY, a race with open in the kernel) stays
+	 * ours, a working instance whose watches cannot start, rather than a
+	 * raw pipe nobody serves. */
+	int moved = 0;
+	for (int i = 0; i < n; i++) {
+		int got;
+		do
+			got = r->dup3(kfd, names[i], cloexec[i] ? O_CLOEXEC : 0);
+		while (got < 0 && (errno == EINTR || errno == EBUSY));
+		if (got < 0) {
+			debug("instance fd %d stays uinotify's: dup3: %s",
+			      names[i], strerror(errno));
+			continue;
+		}
 		drop_name(names[i]);
-	for (int i = 0; i < n; i++)
-		r->dup3(kfd, names[i], cloexec[i] ? O_CLOEXEC : 0);
+		moved++;
+	}
 	r->close(kfd);
 	free(names);
 	free(cloexec);
+	if (!moved && n) {
+		errno = EBUSY;
+		return -1;
+	}
 	return 0;
 }
 
