@@ -216,16 +216,23 @@ TEST(ioctl_and_close_on_non_instances_forward)
 	CHECK_ERRNO(uinotify_add_watch(fd, "/", IN_OPEN), EBADF);
 }
 
+/* The calls that are not inotify's answer as the engine does: a negative
+ * errno, errno itself untouched (uinotify/inotify.h). */
 TEST(set_source_errors)
 {
 	int fd = inst_new(0);
 	int reg = (int)CHECK_OK(open(make_file("f"), O_RDONLY | O_CLOEXEC));
-	CHECK_ERRNO(uinotify_set_source(fd, (enum uinotify_source)99), EINVAL);
-	CHECK_ERRNO(uinotify_set_source(-1, UINOTIFY_SOURCE_NONE), EBADF);
-	CHECK_ERRNO(uinotify_set_source(reg, UINOTIFY_SOURCE_NONE), EINVAL);
-	CHECK_OK(uinotify_set_source(fd, UINOTIFY_SOURCE_NONE));
-	CHECK_ERRNO(uinotify_set_default_source((enum uinotify_source)-1),
-		    EINVAL);
+	errno = 1234;
+	CHECK_EQ(uinotify_set_source(fd, (enum uinotify_source)99), -EINVAL);
+	CHECK_EQ(uinotify_set_limit((enum uinotify_limit)99, 1), -EINVAL);
+	CHECK_EQ(uinotify_get_limit((enum uinotify_limit)99), -EINVAL);
+	CHECK_EQ(uinotify_set_scan_interval(-5), -EINVAL);
+	CHECK_EQ(uinotify_set_recovery(-1, 1), -EBADF);
+	CHECK_EQ(errno, 1234);
+	CHECK_EQ(uinotify_set_source(-1, UINOTIFY_SOURCE_NONE), -EBADF);
+	CHECK_EQ(uinotify_set_source(reg, UINOTIFY_SOURCE_NONE), -EINVAL);
+	CHECK_EQ(uinotify_set_source(fd, UINOTIFY_SOURCE_NONE), 0);
+	CHECK_EQ(uinotify_set_default_source((enum uinotify_source)-1), -EINVAL);
 	close(reg);
 	CHECK_OK(uinotify_close(fd));
 }

@@ -111,7 +111,7 @@ static int run(const char *const argv[])
 static void local_create_seen(const char *dir)
 {
 	int ufd = CHECK_OK(uinotify_init1(IN_NONBLOCK));
-	CHECK_OK(uinotify_set_source(ufd, UINOTIFY_SOURCE_AUTO));
+	CHECK_EQ(uinotify_set_source(ufd, UINOTIFY_SOURCE_AUTO), 0);
 	CHECK_EQ(uinotify_add_watch(ufd, dir, IN_CREATE), 1);
 	char path[512];
 	snprintf(path, sizeof path, "%s/created", dir);

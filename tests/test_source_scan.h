@@ -190,7 +190,7 @@ static inline long wait_event(int fd, struct evs *l, int32_t wd,
 static inline int scan_instance(enum uinotify_source src)
 {
 	int fd = CHECK_OK(uinotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-	CHECK_OK(uinotify_set_source(fd, src));
+	CHECK_EQ(uinotify_set_source(fd, src), 0);
 	return fd;
 }
 

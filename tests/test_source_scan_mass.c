@@ -121,7 +121,7 @@ static void mass(bool fuse)
 	CHECK_OK(mkdir(dsrc, 0755));
 	CHECK_EQ(uinotify_set_scan_interval(50), 50);
 	uin_scan_set_param(UIN_SCAN_CLOSE_WRITE_MS, 0);
-	CHECK_OK(uinotify_set_limit(UINOTIFY_MAX_QUEUED_EVENTS, 4 * NFILES));
+	CHECK_EQ(uinotify_set_limit(UINOTIFY_MAX_QUEUED_EVENTS, 4 * NFILES), 0);
 	int fd = scan_instance(UINOTIFY_SOURCE_SCAN);
 	CHECK_EQ(uinotify_add_watch(fd, dmnt, IN_CREATE | IN_DELETE |
 						      IN_MODIFY | IN_MOVE),

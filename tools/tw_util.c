@@ -492,11 +492,12 @@ int tw_open_instance(int source)
 					"/proc/sys/fs/inotify/max_user_instances\n");
 		return -1;
 	}
-	if (source >= 0 &&
-	    tw_set_source(fd, (enum uinotify_source)source) < 0) {
+	int set = source >= 0 ? tw_set_source(fd, (enum uinotify_source)source)
+			      : 0;
+	if (set < 0) {
 		fprintf(stderr, "%s: cannot use the %s source: %s\n", tw_prog,
 			source == UINOTIFY_SOURCE_SCAN ? "scan" : "requested",
-			strerror(errno));
+			strerror(-set));
 		tw_close(fd);
 		return -1;
 	}

@@ -16,7 +16,12 @@
  * worse than the readiness of that one instance.  Close it with
  * uinotify_close.  See docs/instance.md.
  *
- * Functions return what the Linux call returns and set errno as it does.
+ * ERRORS.  The calls that are Linux's (uinotify_init, _init1, _add_watch,
+ * _rm_watch, _read, _ioctl, _close) return what the Linux call returns and
+ * set errno as it does.  Every other call of the library, here and in
+ * uinotify/engine.h, hooks.h and sources.h, returns 0 or a non-negative
+ * value on success and a negative errno (-EINVAL, -EBADF, ...) on failure,
+ * and leaves errno alone.
  */
 #ifndef UINOTIFY_INOTIFY_H
 #define UINOTIFY_INOTIFY_H
@@ -54,13 +59,13 @@ enum uinotify_source {
 };
 
 /*
- * The source for the watches an instance adds from now on.  0, or -1 with
- * EINVAL (unknown kind) / EBADF / EINVAL (not an instance).
+ * The source for the watches an instance adds from now on.  0, or -EINVAL
+ * (unknown kind), -EBADF, -EINVAL (not an instance).
  */
 UINOTIFY_EXPORT int uinotify_set_source(int fd, enum uinotify_source source);
 /*
  * The source new instances start with.  Initially from UINOTIFY_SOURCE
- * (auto|kernel|scan|none), else auto.
+ * (auto|kernel|scan|none), else auto.  0, or -EINVAL (unknown kind).
  */
 UINOTIFY_EXPORT int uinotify_set_default_source(enum uinotify_source source);
 UINOTIFY_EXPORT enum uinotify_source uinotify_default_source(void);
@@ -75,8 +80,8 @@ UINOTIFY_EXPORT enum uinotify_source uinotify_default_source(void);
  * entry plus its name).  An instance's own queue overflowing (a reader too
  * slow) is not recovered.  Call it before adding watches: a path watched
  * before the change and added again after gets a second wd.  Initially
- * from UINOTIFY_RECOVER (1 or 0), else off.  0, or -1 with EBADF / EINVAL
- * (not an instance).  See docs/scanner.md, "Recovery".
+ * from UINOTIFY_RECOVER (1 or 0), else off.  0, or -EBADF, -EINVAL (not an
+ * instance).  See docs/scanner.md, "Recovery".
  */
 UINOTIFY_EXPORT int uinotify_set_recovery(int fd, int on);
 
@@ -84,7 +89,7 @@ UINOTIFY_EXPORT int uinotify_set_recovery(int fd, int on);
  * The scanner's tick interval in milliseconds, for the whole process
  * (every instance, every mount it scans).  ms > 0 sets it (clamped to
  * 10..60000) and returns the value now in effect; ms == 0 only returns
- * it; ms < 0: -1 with EINVAL.  Initially UINOTIFY_SCAN_INTERVAL_MS from
+ * it; ms < 0: -EINVAL.  Initially UINOTIFY_SCAN_INTERVAL_MS from
  * the environment, else 80.  See docs/scanner.md.
  */
 UINOTIFY_EXPORT int uinotify_set_scan_interval(int ms);
@@ -103,7 +108,8 @@ enum uinotify_limit {
  * UINOTIFY_MAX_USER_WATCHES, UINOTIFY_MAX_QUEUED_EVENTS from the
  * environment, else /proc/sys/fs/inotify/, else 128, 8192, 16384.
  * max_queued_events is copied into each instance when it is created.
- * set: 0, or -1 with EINVAL (unknown limit, negative value).
+ * set: 0, or -EINVAL (unknown limit, negative value); get: the value, or
+ * -EINVAL (unknown limit).
  */
 UINOTIFY_EXPORT int uinotify_set_limit(enum uinotify_limit limit, int value);
 UINOTIFY_EXPORT int uinotify_get_limit(enum uinotify_limit limit);

@@ -119,10 +119,8 @@ int uin_limit(enum uinotify_limit limit)
 
 UINOTIFY_EXPORT int uinotify_set_limit(enum uinotify_limit limit, int value)
 {
-	if ((unsigned)limit >= NLIMITS || value < 0) {
-		errno = EINVAL;
-		return -1;
-	}
+	if ((unsigned)limit >= NLIMITS || value < 0)
+		return -EINVAL;
 	defaults();
 	atomic_store(&limits[limit], value);
 	return 0;
@@ -130,19 +128,15 @@ UINOTIFY_EXPORT int uinotify_set_limit(enum uinotify_limit limit, int value)
 
 UINOTIFY_EXPORT int uinotify_get_limit(enum uinotify_limit limit)
 {
-	if ((unsigned)limit >= NLIMITS) {
-		errno = EINVAL;
-		return -1;
-	}
+	if ((unsigned)limit >= NLIMITS)
+		return -EINVAL;
 	return uin_limit(limit);
 }
 
 UINOTIFY_EXPORT int uinotify_set_default_source(enum uinotify_source source)
 {
-	if (!uin_source_name(source)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!uin_source_name(source))
+		return -EINVAL;
 	defaults();
 	atomic_store(&default_source, (int)source);
 	return 0;
@@ -303,21 +297,26 @@ int uin_instance_get(int fd, struct uin_instance **out)
 		*out = inst;
 		return 0;
 	}
+	/* The answer is the return value: errno stays the caller's (the
+	 * calls that are not inotify's leave it alone). */
+	int saved = errno;
+	int ret = 0;
+	struct stat st;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || (fl & O_PATH))
-		return -EBADF;
-	if (atomic_load(&nlive) == 0)
-		return -EINVAL;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -EBADF;
-	if (!S_ISFIFO(st.st_mode))
-		return -EINVAL;
-	inst = lookup_by_pipe(fd, &st);
-	if (!inst)
-		return -EINVAL;
-	*out = inst;
-	return 0;
+		ret = -EBADF;
+	else if (atomic_load(&nlive) == 0)
+		ret = -EINVAL;
+	else if (fstat(fd, &st) < 0)
+		ret = -EBADF;
+	else if (!S_ISFIFO(st.st_mode))
+		ret = -EINVAL;
+	else if (!(inst = lookup_by_pipe(fd, &st)))
+		ret = -EINVAL;
+	errno = saved;
+	if (ret == 0)
+		*out = inst;
+	return ret;
 }
 
 /*
@@ -667,16 +666,12 @@ UINOTIFY_EXPORT int uinotify_is_instance(int fd)
 
 UINOTIFY_EXPORT int uinotify_set_source(int fd, enum uinotify_source source)
 {
-	if (!uin_source_name(source)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!uin_source_name(source))
+		return -EINVAL;
 	struct uin_instance *inst;
 	int ret = uin_instance_get(fd, &inst);
-	if (ret < 0) {
-		errno = -ret;
-		return -1;
-	}
+	if (ret < 0)
+		return ret;
 	atomic_store(&inst->source, (int)source);
 	uin_instance_put_user(inst);
 	return 0;
@@ -686,10 +681,8 @@ UINOTIFY_EXPORT int uinotify_set_recovery(int fd, int on)
 {
 	struct uin_instance *inst;
 	int ret = uin_instance_get(fd, &inst);
-	if (ret < 0) {
-		errno = -ret;
-		return -1;
-	}
+	if (ret < 0)
+		return ret;
 	atomic_store(&inst->recovery, on != 0);
 	uin_instance_put_user(inst);
 	return 0;

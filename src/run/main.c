@@ -86,11 +86,13 @@ static struct {
 
 static int setup(char *why, size_t why_len)
 {
-	if (want.source >= 0 &&
-	    uinotify_set_default_source((enum uinotify_source)want.source) < 0) {
+	int ret = want.source >= 0 ? uinotify_set_default_source(
+					     (enum uinotify_source)want.source)
+				   : 0;
+	if (ret < 0) {
 		snprintf(why, why_len, "cannot use that source: %s",
-			 strerror(errno));
-		return -errno;
+			 strerror(-ret));
+		return ret;
 	}
 	if (want.interval > 0)
 		uinotify_set_scan_interval(want.interval);

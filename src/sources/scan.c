@@ -171,10 +171,8 @@ long uin_scan_get_param(enum uin_scan_param p)
 
 UINOTIFY_EXPORT int uinotify_set_scan_interval(int ms)
 {
-	if (ms < 0) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (ms < 0)
+		return -EINVAL;
 	if (ms == 0)
 		return (int)P(UIN_SCAN_INTERVAL_MS);
 	if (ms < UIN_SCAN_MIN_INTERVAL_MS)
