@@ -10,7 +10,11 @@
  *             the filter's BPF runs for read, ioctl, fcntl, lseek and dup):
  *             wall time of the whole process (fork to exit, about 1 s
  *             plainly), plainly and under uinotify-run, median of
- *             alternating runs (target <= 1.02x); and the loop's own time
+ *             alternating runs (target <= 1.02x); and the loop's own time;
+ *             and the floor: the same program under a filter of a few
+ *             instructions that makes the same calls depend on their
+ *             descriptor (fd == 0x7fffffff: EBADF), which is what any
+ *             trap on descriptor numbers costs before we do anything
  *   programs  real programs that never watch and make many system calls
  *             (find /usr, du -s /usr, grep -rc over /usr/include), fork to
  *             exit, median of alternating runs: the same target
@@ -36,6 +40,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <math.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -107,6 +115,43 @@ static int child_syscalls(long n)
 			return 1;
 	}
 	printf("%.2f\n", (double)(bench_now_ns() - t0) / (double)n);
+	return 0;
+}
+
+/*
+ * The floor of trapping by descriptor: the calls uinotify-run's filter
+ * checks the descriptor of (src/run/filter.c) run a BPF program that looks
+ * at args[0]; every other call is decided by the number alone, which the
+ * kernel's action cache answers without running the program.
+ */
+static int install_floor_filter(void)
+{
+	static const unsigned on_fd[] = {SYS_read,  SYS_readv, SYS_preadv2,
+					 SYS_ioctl, SYS_dup,   SYS_lseek,
+					 SYS_splice, SYS_tee,  SYS_fcntl,
+					 SYS_sendfile};
+	enum { N = sizeof on_fd / sizeof *on_fd };
+	struct sock_filter f[N + 6];
+	unsigned k = 0;
+	f[k++] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < N; i++) /* to the args check, N - i ahead */
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      on_fd[i], (uint8_t)(N - i), 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_ALLOW);
+	f[k++] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+					      0x7fffffff, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_ERRNO | EBADF);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = {(unsigned short)k, f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -1;
 	return 0;
 }
 
@@ -393,14 +438,16 @@ static void bench_syscalls(void)
 	int rounds = (int)scaled(7) | 1;
 	if (rounds > 63)
 		rounds = 63;
-	double wall[2][64], loop[2][64];
+	/* 0 plain, 1 uinotify-run, 2 plain under the floor filter */
+	double wall[3][64], loop[3][64];
 	for (int r = -1; r < rounds; r++) /* r = -1: warm-up */
-		for (int k = 0; k < 2; k++) {
-			/* alternate which side goes first */
-			enum side s = ((r + k) & 1) ? RUN : PLAIN;
-			int i = s == RUN;
+		for (int k = 0; k < 3; k++) {
+			/* rotate which one goes first */
+			int i = (r + 1 + k) % 3;
 			double w;
-			if (!child(s, "syscalls", n, "", out, sizeof out, &w))
+			if (!child(i == 1 ? RUN : PLAIN,
+				   i == 2 ? "syscalls-floor" : "syscalls", n, "",
+				   out, sizeof out, &w))
 				return;
 			if (r >= 0) {
 				wall[i][r] = w / 1e6;
@@ -409,8 +456,10 @@ static void bench_syscalls(void)
 		}
 	double wp = bench_pct(wall[0], rounds, 0.5);
 	double wr = bench_pct(wall[1], rounds, 0.5);
+	double wf = bench_pct(wall[2], rounds, 0.5);
 	double lp = bench_pct(loop[0], rounds, 0.5);
 	double lr = bench_pct(loop[1], rounds, 0.5);
+	double lf = bench_pct(loop[2], rounds, 0.5);
 	printf("a program that never watches: %ld iterations of %d syscalls, "
 	       "median of %d alternating runs\n",
 	       n, SYSCALLS_PER_ITER, rounds);
@@ -419,8 +468,21 @@ static void bench_syscalls(void)
 	row("the loop, ns/iteration", lp, lr, NAN);
 	printf("  (target: whole process <= 1.02x; %s)\n",
 	       wr / wp <= 1.02 ? "met" : "NOT MET");
+	printf("  the floor, a %s filter that checks the same calls' "
+	       "descriptor:\n", "ten-rule");
+	printf("  %-34s %12s %12s %7s\n", "", "plain", "floor", "ratio");
+	row("whole process (fork..exit), ms", wp, wf, NAN);
+	row("the loop, ns/iteration", lp, lf, NAN);
+	printf("  (uinotify-run vs the floor: whole process %.3fx, loop %.3fx)\n",
+	       wr / wf, lr / lf);
 	results("syscall-heavy program wall ms", "plain", wp, wr, NAN);
 	results("syscall loop ns/iteration", "plain", lp, lr, NAN);
+	bench_result("bench_run",
+		     "syscall-heavy program wall ms, descriptor-trap floor vs plain",
+		     wf, wp);
+	bench_result("bench_run",
+		     "syscall-heavy program wall ms, uinotify-run vs the floor",
+		     wr, wf);
 }
 
 /*
@@ -635,6 +697,8 @@ int main(int argc, char **argv)
 		const char *dir = argc > 4 ? argv[4] : "";
 		if (!strcmp(argv[2], "syscalls"))
 			return child_syscalls(n);
+		if (!strcmp(argv[2], "syscalls-floor"))
+			return install_floor_filter() < 0 ? 1 : child_syscalls(n);
 		if (!strcmp(argv[2], "addwatch"))
 			return child_addwatch(n, dir);
 		if (!strcmp(argv[2], "latency"))
