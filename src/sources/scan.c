@@ -1720,7 +1720,8 @@ static bool check_entry(struct tick_ctx *t, struct uin_scan_watch *d,
 		c->own = *a;
 	/* Only after a write we reported: the kernel reports the close of
 	 * the writes it saw. */
-	if (modified && S_ISREG(a->mode) && t->cw_ms > 0)
+	if (modified && S_ISREG(a->mode) && t->cw_ms > 0 &&
+	    !kernel_had(d, name, LK_CW))
 		e->flags |= ENT_CW;
 	if (c)
 		c->self_changed_ms = t->now;
@@ -2427,6 +2428,26 @@ static void kill_dead_child(struct uin_scan_watch *d, const char *name)
 	}
 }
 
+/*
+ * The kernel saw a write to, or the close of, the entry name of d: the
+ * writer is local, and its close is the kernel's to report.  A CLOSE_WRITE
+ * the scanner has pending for it (it found the change first) is dropped
+ * now, not only while this tick's ledger remembers the kernel's event.
+ * Pending ones are on the hot list or are watched children.
+ */
+static void kernel_settles_close(struct uin_scan_watch *d, const char *name)
+{
+	for (uint32_t i = 0; i < d->nhot; i++) {
+		struct scan_ent *e = &d->snap.ents[d->hot[i].idx];
+		if ((e->flags & ENT_CW) &&
+		    !strcmp(snap_name(&d->snap, d->hot[i].idx), name))
+			e->flags &= ~ENT_CW;
+	}
+	for (struct uin_scan_watch *c = d->child_head; c; c = c->sib_next)
+		if (c->pidx < d->snap.n && c->pname && !strcmp(c->pname, name))
+			d->snap.ents[c->pidx].flags &= ~ENT_CW;
+}
+
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name)
 {
@@ -2436,6 +2457,8 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 	if (!k)
 		return false;
 	if (name) {
+		if (k & (LK_CW | LK_MODIFY))
+			kernel_settles_close(sw, name);
 		uint64_t h = uin_scan_hash(name, strlen(name));
 		struct scan_ledger_item *it =
 			uin_scan_ledger_get(&sw->ledger, h, false);
