@@ -27,12 +27,16 @@
 #include <stdarg.h>
 #include <sys/mman.h>
 
+#include <linux/openat2.h>
+
+#include "instance/remote_api.h"
 #include "sources/kernel.h"
 
 #define MAX_POINTS 128
 
-enum scen { SC_KERNEL, SC_SCAN, SC_BINDFS, SC_N };
-static const char *const scen_name[SC_N] = {"kernel", "scan", "bindfs"};
+enum scen { SC_KERNEL, SC_SCAN, SC_REMOTE, SC_BINDFS, SC_N };
+static const char *const scen_name[SC_N] = {"kernel", "scan", "remote",
+					    "bindfs"};
 
 struct shared {
 	long calls[MAX_POINTS];
@@ -199,12 +203,69 @@ static void expect_create(int fd, struct watch *ws, int nw, const char *name,
 	evs_free(&l);
 }
 
+/* A remote instance (uinotify-run's): its lookup is openat2's. */
+static atomic_bool r_created, r_overflow, r_ignored;
+
+static void r_event(void *arg, int32_t wd, uint32_t mask, uint32_t cookie,
+		    const char *name)
+{
+	if ((mask & IN_CREATE) && name && !strcmp(name, "new"))
+		atomic_store(&r_created, true);
+	if (mask & IN_IGNORED)
+		atomic_store(&r_ignored, true);
+}
+
+static void r_over(void *arg)
+{
+	atomic_store(&r_overflow, true);
+}
+
+static void scenario_remote(const char *dir, int inj)
+{
+	static const struct uin_instance_sink sink = {r_event, r_over, NULL};
+	struct uin_instance *inst;
+	int ret = uin_remote_create(&sink, &inst);
+	if (ret < 0) {
+		if (ret != -EMFILE && ret != -ENOMEM)
+			bad("uin_remote_create: %s", strerror(-ret));
+		return;
+	}
+	int wd = uin_remote_add_watch(inst, AT_FDCWD, dir, IN_CREATE,
+				      RESOLVE_NO_MAGICLINKS);
+	static const int ok[] = {ENOMEM, ENOSPC, EIO, 0};
+	if (wd < 0 && (!has(ok, -wd) || inj == EINTR ||
+		       (wd == -EIO && inj != EIO)))
+		bad("uin_remote_add_watch: %s", strerror(-wd));
+	char path[700];
+	snprintf(path, sizeof path, "%s/new", dir);
+	write_text(path, NULL, O_CREAT | O_EXCL);
+	uint64_t end = ms_now() + (uint64_t)slow(10000);
+	while (wd >= 0 && !atomic_load(&r_created) &&
+	       !atomic_load(&r_overflow) && !atomic_load(&r_ignored)) {
+		if (ms_now() >= end)
+			bad("no IN_CREATE new and no overflow");
+		uin_remote_drain();
+		usleep(2000);
+	}
+	if (inj == EINTR && (atomic_load(&r_overflow) ||
+			     atomic_load(&r_ignored)))
+		bad("an overflow or IN_IGNORED for EINTR");
+	if (wd >= 0 && !atomic_load(&r_ignored) &&
+	    (ret = uin_remote_rm_watch(inst, wd)) < 0)
+		bad("uin_remote_rm_watch: %s", strerror(-ret));
+	uin_remote_close(inst);
+}
+
 static void scenario(enum scen sc, const char *dir, const char *remote,
 		     int inj)
 {
 	int fds_before = count_fds();
 	if (sc != SC_KERNEL)
 		scan_fast();
+	if (sc == SC_REMOTE) {
+		scenario_remote(dir, inj);
+		goto settle;
+	}
 	int fd1 = init(inj);
 	if (fd1 < 0)
 		return;
@@ -288,11 +349,12 @@ static void setup(bool bindfs)
 }
 
 /*
- * One run in a child: scenario sc with the first call at point (-1: none)
+ * One run in a child: scenario sc with the nth call at point (-1: none)
  * failing with err.  Its per-point counts land in sh.  true if it passed;
  * else *why says how.
  */
-static bool run(enum scen sc, long point, int err, const char **why)
+static bool run(enum scen sc, long point, long nth, int err,
+		const char **why)
 {
 	char rel[32];
 	snprintf(rel, sizeof rel, "r%d", run_no++);
@@ -311,15 +373,15 @@ static bool run(enum scen sc, long point, int err, const char **why)
 	CHECK(pid >= 0);
 	if (pid == 0) {
 		static char what[256];
-		snprintf(what, sizeof what, "%s, %s failing with %s",
+		snprintf(what, sizeof what, "%s, %s call %ld failing with %s",
 			 scen_name[sc],
 			 point >= 0 ? uinotify_debug_fault_name((size_t)point)
 				    : "nothing",
-			 point >= 0 ? strerror(err) : "-");
+			 nth, point >= 0 ? strerror(err) : "-");
 		run_what = what;
 		alarm((unsigned)slow(30));
 		if (point >= 0)
-			CHECK_OK(uinotify_debug_fail_syscall(point, 1, err,
+			CHECK_OK(uinotify_debug_fail_syscall(point, nth, err,
 							     false));
 		scenario(sc, dir, sc == SC_BINDFS ? remote : NULL, err);
 		uinotify_debug_fail_syscall(-1, 0, 0, false);
@@ -335,8 +397,11 @@ static bool run(enum scen sc, long point, int err, const char **why)
 	static char buf[1200];
 	*why = NULL;
 	if (WIFSIGNALED(status)) {
-		snprintf(buf, sizeof buf, "%s run, point %ld, %s: %s",
-			 scen_name[sc], point, strerror(err),
+		snprintf(buf, sizeof buf, "%s run, %s call %ld, %s: %s",
+			 scen_name[sc],
+			 point >= 0 ? uinotify_debug_fault_name((size_t)point)
+				    : "nothing",
+			 nth, strerror(err),
 			 WTERMSIG(status) == SIGALRM ? "hang (deadline)"
 						     : strsignal(WTERMSIG(status)));
 		*why = buf;
@@ -348,22 +413,22 @@ static bool run(enum scen sc, long point, int err, const char **why)
 	return !*why;
 }
 
-/* The points the scenario sc reaches with nothing failed. */
-static void census(enum scen sc, bool *reached)
+/* The calls at each point of scenario sc, with nothing failed. */
+static void census(enum scen sc, long *reached)
 {
 	const char *why;
-	if (!run(sc, -1, 0, &why))
+	if (!run(sc, -1, 0, 0, &why))
 		uin_test_fail(__FILE__, __LINE__, "%s", why);
 	size_t np = uinotify_debug_fault_points();
 	for (size_t i = 0; i < np; i++)
-		reached[i] = sh->calls[i] > 0;
+		reached[i] = sh->calls[i];
 }
 
 /*
  * The scenario that walks point i: the first (kernel, scan, bindfs) that
  * reaches it; SC_N if none does.
  */
-static enum scen walker(bool reached[SC_N][MAX_POINTS], size_t i)
+static enum scen walker(long reached[SC_N][MAX_POINTS], size_t i)
 {
 	for (int sc = 0; sc < SC_N; sc++)
 		if (reached[sc][i])
@@ -371,10 +436,14 @@ static enum scen walker(bool reached[SC_N][MAX_POINTS], size_t i)
 	return SC_N;
 }
 
-/* Every point sc walks, with each of its errnos; every failure listed. */
+/*
+ * Every point sc walks, with each of its errnos, failing its first call
+ * (which must be reached), its second and third, and its last (where the
+ * scanner's ticks make another, if they do); every failure listed.
+ */
 static void walk(enum scen sc)
 {
-	static bool reached[SC_N][MAX_POINTS];
+	static long reached[SC_N][MAX_POINTS];
 	for (int s = 0; s <= (int)sc; s++)
 		census((enum scen)s, reached[s]);
 	size_t np = uinotify_debug_fault_points();
@@ -392,18 +461,25 @@ static void walk(enum scen sc)
 			continue;
 		}
 		points++;
-		for (int j = 0; j < 5 && k->errs[j]; j++) {
-			const char *why;
-			runs++;
-			if (!run(sc, (long)i, k->errs[j], &why)) {
-				fprintf(stderr, "FAIL %s\n", why);
-				failures++;
-			} else if (sh->failed[i] == 0) {
-				fprintf(stderr, "FAIL %s (%s): not reached\n",
-					name, strerror(k->errs[j]));
-				failures++;
+		long calls = reached[sc][i];
+		long nths[] = {1, 2, 3, calls};
+		for (int j = 0; j < 5 && k->errs[j]; j++)
+			for (int m = 0; m < 4; m++) {
+				long nth = nths[m];
+				if (nth > calls || (m == 3 && calls <= 3))
+					continue;
+				const char *why;
+				runs++;
+				if (!run(sc, (long)i, nth, k->errs[j], &why)) {
+					fprintf(stderr, "FAIL %s\n", why);
+					failures++;
+				} else if (nth == 1 && sh->failed[i] == 0) {
+					fprintf(stderr,
+						"FAIL %s (%s): not reached\n",
+						name, strerror(k->errs[j]));
+					failures++;
+				}
 			}
-		}
 	}
 	printf("# %s: %d points, %d runs, %d failed\n", scen_name[sc], points,
 	       runs, failures);
@@ -422,6 +498,12 @@ TEST(scan_points)
 {
 	setup(false);
 	walk(SC_SCAN);
+}
+
+TEST(remote_points)
+{
+	setup(false);
+	walk(SC_REMOTE);
 }
 
 TEST(bindfs_points)
@@ -449,7 +531,7 @@ TEST(every_point_walked)
 				uin_test_fail(__FILE__, __LINE__,
 					      "two points named %s",
 					      uinotify_debug_fault_name(i));
-	static bool reached[SC_N][MAX_POINTS];
+	static long reached[SC_N][MAX_POINTS];
 	for (int sc = 0; sc < SC_N; sc++)
 		if (sc != SC_BINDFS || have_bindfs)
 			census((enum scen)sc, reached[sc]);
