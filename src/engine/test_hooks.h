@@ -2,14 +2,16 @@
  * src/engine/test_hooks.h - the library's test hooks: not part of its API.
  *
  * They exist only in uinotify_testing, the static library the tests link
- * (src/engine/alloc.c built with UIN_TEST_HOOKS); the installed libraries,
- * shared and static, have none of them, and their allocator makes no count
- * of its calls.
+ * (the library's objects built again with UIN_TEST_HOOKS: src/engine/alloc.c,
+ * src/engine/fault.c and every injection point of engine/fault.h); the
+ * installed libraries, shared and static, have none of them, their
+ * allocator makes no count of its calls and their system calls are plain.
  */
 #ifndef UIN_ENGINE_TEST_HOOKS_H
 #define UIN_ENGINE_TEST_HOOKS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Live objects in this process; all zero once everything is released. */
 struct uinotify_debug_counts {
@@ -30,5 +32,26 @@ void uinotify_debug_counts(struct uinotify_debug_counts *c);
 void uinotify_debug_fail_alloc(long n, bool persistent);
 /* Allocations made since the process started (to size injection loops). */
 long uinotify_debug_alloc_calls(void);
+
+/*
+ * System call failure injection (engine/fault.h).  The points are numbered
+ * 0 .. uinotify_debug_fault_points() - 1, in no particular order: every
+ * point compiled into the library, reached or not.  Calls and injected
+ * failures are counted per point since the process started.
+ */
+size_t uinotify_debug_fault_points(void);
+const char *uinotify_debug_fault_name(size_t i);   /* NULL: no such point */
+long uinotify_debug_fault_calls(size_t i);
+long uinotify_debug_fault_failed(size_t i);
+long uinotify_debug_fault_find(const char *name);  /* its number, or -1 */
+/*
+ * The n-th call from now (1 = the next) at point i, or at any point for
+ * i = -1, fails with err without being made; with persistent, every call
+ * there from then on.  n = 0 turns injection off.  -1 if there is no
+ * point i.
+ */
+int uinotify_debug_fail_syscall(long i, long n, int err, bool persistent);
+/* Calls at any point since the process started. */
+long uinotify_debug_syscall_calls(void);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include <uinotify/inotify.h>
 
+#include "engine/fault.h"
 #include "sources/scan.h"
 
 /* Parsing -------------------------------------------------------------------- */
@@ -200,10 +201,12 @@ static long proc_limit(const char *path, long fallback)
 	static const struct uin_cfg_def any = {"", UIN_CFG_INT, 0, INT_MAX,
 					       NULL, NULL, 0, NULL};
 	char buf[32];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = UIN_SYS_RETRY("config.limit.open",
+			       open(path, O_RDONLY | O_CLOEXEC));
 	if (fd < 0)
 		return fallback;
-	ssize_t n = read(fd, buf, sizeof buf - 1);
+	ssize_t n = UIN_SYS_RETRY("config.limit.read",
+				  read(fd, buf, sizeof buf - 1));
 	close(fd);
 	if (n <= 0)
 		return fallback;

@@ -79,6 +79,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "sources/source.h"
 
 /* Limits and the default source ------------------------------------------ */
@@ -442,7 +443,8 @@ static int open_iofd(struct uin_instance *inst, int wfd)
 	if (!atomic_load(&plain_pipe)) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/self/fd/%d", wfd);
-		int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		int fd = UIN_SYS_RETRY("instance.init.open_iofd",
+				       open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC));
 		if (fd >= 0) {
 			close(wfd);
 			inst->iofd = fd;
@@ -490,7 +492,8 @@ static int instance_create(int flags)
 		goto put_ref;
 	/* O_CLOEXEC first: no window where a concurrent fork+exec inherits
 	 * our end. */
-	if (pipe2(p, O_CLOEXEC | (flags & IN_NONBLOCK)) < 0) {
+	if (UIN_SYS_RETRY("instance.init.pipe2",
+			  pipe2(p, O_CLOEXEC | (flags & IN_NONBLOCK))) < 0) {
 		ret = -errno;
 		goto destroy_handle;
 	}
@@ -505,7 +508,7 @@ static int instance_create(int flags)
 	}
 	size_pipe(inst);
 	struct stat st;
-	if (fstat(p[0], &st) < 0) {
+	if (UIN_SYS_RETRY("instance.init.fstat", fstat(p[0], &st)) < 0) {
 		ret = -errno;
 		goto close_iofd;
 	}
@@ -546,6 +549,10 @@ UINOTIFY_EXPORT int uinotify_init1(int flags)
 		return -1;
 	}
 	int ret = instance_create(flags);
+	/* What the pipe's making gave that inotify_init1 cannot (EIO from
+	 * an fstat): no memory, the one it has for a resource it lacks. */
+	if (ret < 0 && ret != -EMFILE && ret != -ENFILE && ret != -ENOMEM)
+		ret = -ENOMEM;
 	if (ret < 0) {
 		errno = -ret;
 		return -1;

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "instance/usermem.h"
 #include "sources/loop.h"
 
@@ -104,7 +105,7 @@ static void signal_locked(struct uin_instance *inst)
 		flush_unsignaled_locked(inst, inst->unsignaled);
 		return;
 	}
-	if (write(inst->iofd, "", 1) != 1)
+	if (UIN_SYS("queue.signal.write", write(inst->iofd, "", 1)) != 1)
 		inst->unsignaled++;
 }
 
@@ -120,7 +121,8 @@ static void flush_unsignaled_locked(struct uin_instance *inst, size_t room)
 	while (inst->unsignaled && n) {
 		if (n > inst->unsignaled)
 			n = inst->unsignaled;
-		ssize_t w = write(inst->iofd, zeros, n);
+		ssize_t w = UIN_SYS("queue.flush.write",
+				    write(inst->iofd, zeros, n));
 		if (w > 0)
 			inst->unsignaled -= (unsigned long)w;
 		else
@@ -133,9 +135,10 @@ static ssize_t token_readv(struct uin_instance *inst, int fd,
 			   const struct iovec *iov, int cnt)
 {
 	if (inst->io_reads)
-		return cnt == 1 ? read(inst->iofd, iov[0].iov_base,
-				       iov[0].iov_len)
-				: readv(inst->iofd, iov, cnt);
+		return UIN_SYS("queue.token.read",
+			       cnt == 1 ? read(inst->iofd, iov[0].iov_base,
+					       iov[0].iov_len)
+					: readv(inst->iofd, iov, cnt));
 	return preadv2(fd, iov, cnt, -1, RWF_NOWAIT);
 }
 

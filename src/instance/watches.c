@@ -163,6 +163,12 @@ int uin_instance_add_watch_at(struct uin_instance *inst, int dirfd,
 		}
 		uin_resolved_release(&r);
 	}
+	/* The descriptors we open for the lookup and to watch (the path's,
+	 * the kernel source's, the scanner's) are no descriptor of the
+	 * caller's for inotify_add_watch: out of them is a resource the
+	 * kernel failed to get, ENOSPC. */
+	if (ret == -EMFILE || ret == -ENFILE)
+		ret = -ENOSPC;
 	return ret;
 }
 

@@ -112,6 +112,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "instance/config.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
@@ -264,13 +265,16 @@ static int ks_open_locked(void)
 	/* UINOTIFY_FORK_REARM read (and a bad value reported) here, before
 	 * any fork a watch could be inherited by: not by each child. */
 	(void)uin_env(UIN_ENV_FORK_REARM);
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int err = ks_register_locked(fd);
-	if (err)
+	int fd = UIN_SYS_RETRY("kernel.init1",
+			       inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+	int err = fd < 0 ? -errno : ks_register_locked(fd);
+	if (err && fd >= 0)
 		close(fd);
-	return err;
+	/* No descriptor for the instance (or the loop's epoll and eventfd)
+	 * is, for the caller's inotify_add_watch, a resource the kernel
+	 * failed to get: ENOSPC, which on AUTO hands the inode to the
+	 * scanner.  EMFILE is not an answer inotify_add_watch gives. */
+	return err == -EMFILE || err == -ENFILE ? -ENOSPC : err;
 }
 
 /* On the loop thread, once nothing is watched: close the instance. */
@@ -296,12 +300,13 @@ static void ks_close_job(struct uin_loop_job *job)
 		close(fd);
 }
 
-static int kadd(int path_fd, uint32_t mask)
+/* fp: the call site's injection point (engine/fault.h). */
+static int kadd(struct uin_fault_point *fp, int path_fd, uint32_t mask)
 {
 	char path[40];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", path_fd);
 	atomic_fetch_add_explicit(&ks.updates, 1, memory_order_relaxed);
-	int wd = inotify_add_watch(ks.fd, path, mask);
+	int wd = UIN_SYS_RETRY_AT(fp, inotify_add_watch(ks.fd, path, mask));
 	return wd < 0 ? -errno : wd;
 }
 
@@ -350,7 +355,8 @@ static void kw_identify(struct uin_kwatch *kw, const struct uin_resolved *r)
 	kw->ino = r->stx.stx_ino;
 	char link[40], buf[PATH_MAX];
 	snprintf(link, sizeof link, "/proc/self/fd/%d", r->fd);
-	ssize_t n = readlink(link, buf, sizeof buf);
+	ssize_t n = UIN_SYS_RETRY("kernel.identify.readlink",
+				  readlink(link, buf, sizeof buf));
 	if (n <= 0 || (size_t)n >= sizeof buf || buf[0] != '/')
 		return;
 	static const char deleted[] = " (deleted)";
@@ -417,7 +423,8 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 	if (!kw) {
 		/* IN_MASK_ADD: the kernel inode may already be watched for
 		 * another engine inode, whose mask must not shrink. */
-		int wd = kadd(r->fd, IN_MASK_ADD | IN_UNMOUNT | want);
+		int wd = kadd(UIN_FP("kernel.attach.add_watch"), r->fd,
+			      IN_MASK_ADD | IN_UNMOUNT | want);
 		if (wd < 0) {
 			if (ks.nlive == 0)
 				uin_loop_post(&ks.close_job);
@@ -449,7 +456,8 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 		si->kw_next = kw->users;
 		kw->users = si;
 	} else if (want & ~kw->kmask) {
-		int wd = kadd(r->fd, IN_MASK_ADD | want);
+		int wd = kadd(UIN_FP("kernel.attach.widen.add_watch"), r->fd,
+			      IN_MASK_ADD | want);
 		if (wd < 0)
 			return wd;
 		if (wd == kw_wd(kw))
@@ -461,7 +469,8 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 	 * lose events. */
 	bool excl = want_excl && users_all_excl(kw);
 	if (excl != kw->kexcl) {
-		int wd = kadd(r->fd, kernel_arg(kw->kmask, excl));
+		int wd = kadd(UIN_FP("kernel.attach.excl.add_watch"), r->fd,
+			      kernel_arg(kw->kmask, excl));
 		if (wd == kw_wd(kw))
 			kw->kexcl = excl;
 	}
@@ -484,7 +493,9 @@ static int path_fd_for(struct uin_kwatch *kw)
 {
 	if (hint.kw == kw) {
 		struct stat st;
-		if (fstat(hint.fd, &st) == 0 && st.st_dev == hint.dev &&
+		if (UIN_SYS_RETRY("kernel.hint.fstat",
+				  fstat(hint.fd, &st)) == 0 &&
+		    st.st_dev == hint.dev &&
 		    st.st_ino == hint.ino)
 			return hint.fd;
 	}
@@ -507,7 +518,8 @@ void uin_kernel_update(struct uin_src_inode *si)
 	if (need != kw->kmask || excl != kw->kexcl) {
 		int fd = path_fd_for(kw);
 		if (fd >= 0) {
-			int wd = kadd(fd, kernel_arg(need, excl));
+			int wd = kadd(UIN_FP("kernel.update.add_watch"), fd,
+				      kernel_arg(need, excl));
 			if (wd == kw_wd(kw)) {
 				kw->kmask = need;
 				kw->kexcl = excl;
@@ -757,7 +769,17 @@ static void ks_read(void *arg, uint32_t events)
 		uin_sources_unlock();
 		if (fd < 0)
 			return;
-		ssize_t n = read(fd, kbuf.b, sizeof kbuf.b);
+		ssize_t n = UIN_SYS_RETRY("kernel.read",
+					  read(fd, kbuf.b, sizeof kbuf.b));
+		if (n < 0 && errno != EAGAIN) {
+			/* What the kernel held may be gone with the failed
+			 * read: the watches say so, as for the kernel's own
+			 * overflow. */
+			struct inotify_event ov = {.wd = -1,
+						   .mask = IN_Q_OVERFLOW};
+			ks_event(&ov);
+			return;
+		}
 		if (n <= 0)
 			return;
 		for (char *p = kbuf.b; p < kbuf.b + n;) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "sources/loop.h"
 
 #define MAX_FORK_HOOKS 4
@@ -236,17 +237,20 @@ static int ensure_running_locked(void)
 			return start_thread_locked();
 		return 0;
 	}
-	int ep = epoll_create1(EPOLL_CLOEXEC);
+	int ep = UIN_SYS_RETRY("loop.epoll_create1",
+			       epoll_create1(EPOLL_CLOEXEC));
 	if (ep < 0)
 		return -errno;
-	int ev = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int ev = UIN_SYS_RETRY("loop.eventfd",
+			       eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (ev < 0) {
 		int e = -errno;
 		close(ep);
 		return e;
 	}
 	struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
-	if (epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e) < 0) {
+	if (UIN_SYS_RETRY("loop.epoll_ctl.eventfd",
+			  epoll_ctl(ep, EPOLL_CTL_ADD, ev, &e)) < 0) {
 		int err = -errno;
 		close(ev);
 		close(ep);
@@ -300,7 +304,8 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	int err = ensure_running_locked();
 	if (!err) {
 		struct epoll_event e = {.events = events, .data.ptr = reg};
-		if (epoll_ctl(L.epfd, EPOLL_CTL_ADD, fd, &e) < 0)
+		if (UIN_SYS_RETRY("loop.epoll_ctl.add",
+				  epoll_ctl(L.epfd, EPOLL_CTL_ADD, fd, &e)) < 0)
 			err = -errno;
 	}
 	if (err) {
@@ -332,7 +337,9 @@ int uin_loop_add_timer(uin_loop_cb cb, void *arg, struct uin_loop_reg **out)
 {
 	if (!cb || !out)
 		return -EINVAL;
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	int fd = UIN_SYS_RETRY("loop.timerfd_create",
+			       timerfd_create(CLOCK_MONOTONIC,
+					      TFD_NONBLOCK | TFD_CLOEXEC));
 	if (fd < 0)
 		return -errno;
 	int err = add_reg(fd, EPOLLIN, 0, true, cb, arg, out);

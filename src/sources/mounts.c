@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
 #include "sources/mounts.h"
@@ -172,7 +173,9 @@ static void mi_field(const char **p, char *out, size_t outlen, bool unescape)
  */
 static bool mountinfo_line(uint64_t mnt_id, dev_t dev, struct mi_line *out)
 {
-	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	int fd = UIN_SYS_RETRY("mounts.mountinfo.open",
+			       open("/proc/self/mountinfo",
+				    O_RDONLY | O_CLOEXEC));
 	if (fd < 0)
 		return false;
 	char buf[8192];
@@ -180,9 +183,9 @@ static bool mountinfo_line(uint64_t mnt_id, dev_t dev, struct mi_line *out)
 	bool found = false, eof = false;
 	while (!found) {
 		if (!eof && have < sizeof buf) {
-			ssize_t n = read(fd, buf + have, sizeof buf - have);
-			if (n < 0 && errno == EINTR)
-				continue;
+			ssize_t n = UIN_SYS_RETRY(
+				"mounts.mountinfo.read",
+				read(fd, buf + have, sizeof buf - have));
 			if (n <= 0)
 				eof = true;
 			else
@@ -271,8 +274,9 @@ static bool ino_stable(const struct uin_mount_info *info,
 	 * as inode numbers, and the root's node id is 1 (FUSE_ROOT_ID). */
 	struct statx root;
 	if (mi->mountpoint[0] == '/' &&
-	    statx(AT_FDCWD, mi->mountpoint, AT_NO_AUTOMOUNT, STATX_INO,
-		  &root) == 0 &&
+	    UIN_SYS_RETRY("mounts.root.statx",
+			  statx(AT_FDCWD, mi->mountpoint, AT_NO_AUTOMOUNT,
+				STATX_INO, &root)) == 0 &&
 	    root.stx_ino == 1)
 		return false;
 	return true;
@@ -283,7 +287,7 @@ int uin_mount_classify(int fd, struct uin_mount_info *out)
 	memset(out, 0, sizeof *out);
 	out->ino_stable = true;
 	struct statfs sfs;
-	if (fstatfs(fd, &sfs) < 0)
+	if (UIN_SYS_RETRY("mounts.classify.fstatfs", fstatfs(fd, &sfs)) < 0)
 		return -errno;
 	out->magic = (uint64_t)(unsigned long)sfs.f_type & 0xffffffffu;
 	const struct magic_entry *m = find_magic(out->magic);
@@ -292,7 +296,9 @@ int uin_mount_classify(int fd, struct uin_mount_info *out)
 
 	struct statx stx;
 	dev_t dev = 0;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) == 0) {
+	if (UIN_SYS_RETRY("mounts.classify.statx",
+			  statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx)) ==
+	    0) {
 		dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
 		if (stx.stx_mask & STATX_MNT_ID)
 			out->mnt_id = stx.stx_mnt_id;

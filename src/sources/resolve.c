@@ -11,6 +11,7 @@
  * inode that was found (no second walk, no race with a rename).  Root
  * passes both, as with CAP_DAC_OVERRIDE in the kernel.
  */
+#include "engine/fault.h"
 #include "sources/kernel.h"
 #include "sources/source.h"
 
@@ -56,9 +57,12 @@ int uin_resolve_path_at(int dirfd, const char *path, uint32_t in_flags,
 	if (resolve) {
 		struct open_how how = {.flags = (uint64_t)flags,
 				       .resolve = resolve};
-		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		fd = (int)UIN_SYS_RETRY("resolve.openat2",
+					syscall(SYS_openat2, dirfd, path,
+						&how, sizeof how));
 	} else {
-		fd = openat(dirfd, path, flags);
+		fd = UIN_SYS_RETRY("resolve.openat",
+				   openat(dirfd, path, flags));
 	}
 	if (fd < 0)
 		return -errno;
@@ -70,8 +74,10 @@ int uin_resolve_path_at(int dirfd, const char *path, uint32_t in_flags,
 		close(fd);
 		return -err;
 	}
-	if (statx(fd, "", AT_EMPTY_PATH,
-		  STATX_TYPE | STATX_INO | STATX_BTIME, &out->stx) != 0) {
+	if (UIN_SYS_RETRY("resolve.statx",
+			  statx(fd, "", AT_EMPTY_PATH,
+				STATX_TYPE | STATX_INO | STATX_BTIME,
+				&out->stx)) != 0) {
 		int err = errno;
 		close(fd);
 		return -err;

@@ -88,6 +88,7 @@
 #include <uinotify/inotify.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "instance/config.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
@@ -276,7 +277,8 @@ int uin_scan_sx(int fd, const char *name, bool force, struct scan_attrs *a)
 		flags |= AT_STATX_FORCE_SYNC;
 	struct statx stx;
 	STAT_ADD(statx, 1);
-	if (statx(fd, name, flags, SX_MASK, &stx) < 0)
+	if (UIN_SYS_RETRY("scan.statx",
+			  statx(fd, name, flags, SX_MASK, &stx)) < 0)
 		return -errno;
 	uin_scan_attrs_from_statx(&stx, a);
 	return 0;
@@ -296,7 +298,7 @@ static bool force_ents(const struct uin_scan_watch *sw)
 
 static int dup_fd(int fd)
 {
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int nfd = UIN_SYS_RETRY("scan.dup", fcntl(fd, F_DUPFD_CLOEXEC, 3));
 	if (nfd >= 0)
 		STAT_ADD(fds, 1);
 	return nfd;
@@ -313,9 +315,10 @@ static void close_fd(int *fd)
 
 static int open_path(int dirfd, const char *name, bool dir)
 {
-	int fd = openat(dirfd, name,
-			O_PATH | O_NOFOLLOW | O_CLOEXEC |
-				(dir ? O_DIRECTORY : 0));
+	int fd = UIN_SYS_RETRY("scan.openat",
+			       openat(dirfd, name,
+				      O_PATH | O_NOFOLLOW | O_CLOEXEC |
+					      (dir ? O_DIRECTORY : 0)));
 	if (fd >= 0)
 		STAT_ADD(fds, 1);
 	return fd;
@@ -589,7 +592,8 @@ static void locate(struct uin_scan_watch *c)
 {
 	char link[40], path[PATH_MAX];
 	snprintf(link, sizeof link, "/proc/self/fd/%d", c->fd);
-	ssize_t n = readlink(link, path, sizeof path - 1);
+	ssize_t n = UIN_SYS_RETRY("scan.locate.readlink",
+				  readlink(link, path, sizeof path - 1));
 	if (n <= 0 || path[0] != '/')
 		return;
 	path[n] = '\0';
@@ -1012,13 +1016,24 @@ static void adopt_children(struct uin_scan_watch *d)
 
 static void tick_cb(void *arg, uint32_t events);
 
+/* The tick timer, made if there is none: 0, or -ENOSPC when no
+ * descriptor is left for it (a resource, for inotify_add_watch), -ENOMEM. */
+static int ensure_timer(void)
+{
+	if (S.timer)
+		return 0;
+	int err = uin_loop_add_timer(tick_cb, NULL, &S.timer);
+	if (err < 0) {
+		S.timer = NULL;
+		return err == -EMFILE || err == -ENFILE ? -ENOSPC : err;
+	}
+	return 0;
+}
+
 static void arm(uint64_t delay_ns)
 {
-	if (!S.timer &&
-	    uin_loop_add_timer(tick_cb, NULL, &S.timer) < 0) {
-		S.timer = NULL;
+	if (ensure_timer() < 0)
 		return;
-	}
 	uin_loop_timer_set(S.timer, delay_ns ? delay_ns : 1, 0);
 }
 
@@ -1107,6 +1122,9 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 	uin_sources_unlock();
 	if (old) {
 		if (mode == UIN_SCAN_TICK && old->mode == UIN_SCAN_SHADOW) {
+			int err = ensure_timer();
+			if (err)
+				return err;
 			old->mode = UIN_SCAN_TICK;
 			arm_soon();
 		}
@@ -1155,6 +1173,12 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 		 * once it can be read. */
 		sw->racy_until_ns = sw->own.ctime_ns + RACY_NS;
 		sw->next_list_ms = now_ms() + list_spread_ms(&sw->key);
+	}
+	/* A watch that no tick would ever look at is no watch: the add
+	 * fails rather than report nothing. */
+	if (mode == UIN_SCAN_TICK && (err = ensure_timer()) < 0) {
+		sw_free(sw);
+		return err;
 	}
 	if (sw->is_dir)
 		adopt_children(sw);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine/alloc.h"
+#include "engine/fault.h"
 #include "sources/scan_internal.h"
 
 /* Hashes ---------------------------------------------------------------------- */
@@ -188,7 +189,9 @@ int uin_scan_read_dir(int fd, struct scan_dents *out)
 	char *buf = uin_malloc(DENTS_BUF);
 	if (!buf)
 		return -ENOMEM;
-	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = UIN_SYS_RETRY("scan.dir.openat",
+				openat(fd, ".", O_RDONLY | O_DIRECTORY |
+							O_CLOEXEC));
 	if (dfd < 0) {
 		int err = -errno;
 		uin_free(buf);
@@ -196,7 +199,9 @@ int uin_scan_read_dir(int fd, struct scan_dents *out)
 	}
 	int err = 0;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dfd, buf, DENTS_BUF);
+		long n = UIN_SYS_RETRY("scan.dir.getdents",
+				       syscall(SYS_getdents64, dfd, buf,
+					       DENTS_BUF));
 		if (n < 0) {
 			err = -errno;
 			break;
