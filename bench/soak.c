@@ -622,9 +622,12 @@ static void l_rename_dir(void)
 	for (int i = 0; i < L.nn; i++) {
 		if (!under(L.n[i].rel, old))
 			continue;
+		/* fits: checked above */
 		char tail[L_REL];
 		snprintf(tail, sizeof tail, "%s", L.n[i].rel + on);
-		snprintf(L.n[i].rel, sizeof L.n[i].rel, "%s%s", to, tail);
+		if (snprintf(L.n[i].rel, sizeof L.n[i].rel, "%s%s", to, tail) >=
+		    (int)sizeof L.n[i].rel)
+			die("%s: too long a path", to);
 	}
 }
 
