@@ -1,6 +1,8 @@
 # The two commands of the README:
 #   make run     build, then watch a directory (DIR=..., default: a new temp dir)
 #   make check   build, then run every test
+# and: make bench (bench/run.sh), make soak (bench/soak, ten minutes;
+# SOAK_ARGS=..., e.g. "--seconds 60 --seed 2"; bench/README.md)
 BUILD ?= build
 JOBS ?= 2
 DIR ?=
@@ -9,8 +11,9 @@ DIR ?=
 # prerequisite all gets it too): the tests run on a build with no warning.
 WERROR ?=
 CMAKE_ARGS ?=
+SOAK_ARGS ?=
 
-.PHONY: all check run bench clean install
+.PHONY: all check run bench soak clean install
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -32,6 +35,9 @@ run: all
 
 bench: all
 	bench/run.sh $(BUILD)
+
+soak: all
+	$(BUILD)/bench/soak $(SOAK_ARGS)
 
 install: all
 	cmake --install $(BUILD)
