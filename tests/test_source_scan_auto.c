@@ -396,3 +396,54 @@ TEST(a_late_kernel_close_is_not_repeated_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A mask that leaves IN_MODIFY or IN_ATTRIB out (entr's among them): the
+ * kernel watch is not asked for the writes, so the scanner finds them
+ * too.  One local append through the mount gives the kernel's one
+ * CLOSE_WRITE and no second, synthesised one; one append behind the mount
+ * gives the scanner's one.  Over many ticks and the synthesis delay.
+ */
+TEST(one_close_write_per_append_whatever_the_mask_bindfs)
+{
+	static const uint32_t masks[] = {
+		/* entr */
+		IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO |
+			IN_CREATE | IN_DELETE | IN_DELETE_SELF,
+		IN_CLOSE_WRITE,
+		IN_CLOSE_WRITE | IN_MODIFY,
+		IN_CLOSE_WRITE | IN_ATTRIB,
+	};
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600];
+	CHECK_OK(mkdir(SP("d"), 0755));
+	write_text(SP("d/f"), "first", O_CREAT);
+	struct evs l = {0};
+	for (size_t i = 0; i < sizeof masks / sizeof *masks; i++) {
+		int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+		CHECK_EQ(uinotify_add_watch(fd, MP("d"), masks[i]), 1);
+		for (int remote = 0; remote < 2; remote++) {
+			l.n = 0;
+			write_text(remote ? SP("d/f") : MP("d/f"), "+", O_APPEND);
+			CHECK(wait_event(fd, &l, 1, IN_CLOSE_WRITE, "f", 8000) >= 0);
+			/* 20 ms ticks; the synthesis delay is 60 ms */
+			CHECK_OK(uin_scan_wait_ticks(25, 8000));
+			read_now(fd, true, &l);
+			int cws = 0;
+			for (size_t k = 0; k < l.n; k++)
+				cws += (l.v[k].mask & IN_CLOSE_WRITE) != 0;
+			if (cws != 1) {
+				fprintf(stderr, "mask %#x, %s append:\n", masks[i],
+					remote ? "remote" : "local");
+				evs_dump("events", &l);
+			}
+			CHECK_EQ(cws, 1);
+		}
+		CHECK_OK(uinotify_close(fd));
+	}
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}
