@@ -10,11 +10,10 @@
 
 #include "engine/test_hooks.h"
 
-atomic_long uin_counters[UIN_COUNT_MAX];
-
 #ifndef UIN_TEST_HOOKS
 #define injected_failure() 0
 #else
+atomic_long uin_counters[UIN_COUNT_MAX];
 static atomic_long alloc_calls;
 static atomic_long fail_at;      /* 0: off; else the call number to fail */
 static atomic_bool fail_persist; /* keep failing after fail_at */
