@@ -3,7 +3,10 @@
 # BUILD/bench (default: build), each printing its own lines, then one table
 # of every figure, from the lines the benches print (bench/bench.h):
 #
-#   RESULT bench|measurement|ours|peer|ratio       (ratio = ours / peer)
+#   RESULT bench|measurement|ours|peer|ratio[|goal]  (ratio = ours / peer)
+#
+# as a Markdown table with, where an issue sets one, the goal for the ratio
+# ("<= 1.02") and whether it is met.
 #
 # Benches that are not built (bench_run without libseccomp, ...) are simply
 # not run.  By default each gets arguments that keep it under about a
@@ -90,15 +93,21 @@ if [ "$ran" = 0 ]; then
 fi
 
 echo "=== all figures ($ran benches, $(($(date +%s) - start)) s; ratio = uinotify / peer)"
+echo
+# Markdown, to paste into a note: a goal is the ratio an issue asks for.
 awk -F'|' '
-	{ for (i = 1; i <= 5; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
-	END {
-		split("bench|measurement|uinotify|peer|ratio", h, "|")
-		for (i = 1; i <= 5; i++) if (length(h[i]) > w[i]) w[i] = length(h[i])
-		fmt = "%-" w[1] "s  %-" w[2] "s  %" w[3] "s  %" w[4] "s  %" w[5] "s\n"
-		printf fmt, h[1], h[2], h[3], h[4], h[5]
-		for (r = 1; r <= NR; r++)
-			printf fmt, c[r, 1], c[r, 2], c[r, 3], c[r, 4], c[r, 5]
-	}' "$results"
+	function met(ratio, goal,   op, v) {
+		if (goal == "" || ratio == "-") return ""
+		op = substr(goal, 1, 2); v = substr(goal, 3) + 0
+		if (op == "<=") return (ratio + 0 <= v) ? "yes" : "**no**"
+		if (op == ">=") return (ratio + 0 >= v) ? "yes" : "**no**"
+		return ""
+	}
+	BEGIN {
+		print "| bench | measurement | uinotify | peer | ratio | goal | met |"
+		print "|---|---|---:|---:|---:|---|---|"
+	}
+	{ printf "| %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, met($5, $6) }
+' "$results"
 [ -n "${UINOTIFY_BENCH_RESULTS:-}" ] && cat "$results" >>"$UINOTIFY_BENCH_RESULTS"
 [ "$failed" = 0 ]
