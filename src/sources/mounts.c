@@ -351,30 +351,42 @@ static pthread_mutex_t sources_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct uin_mount *mounts;    /* [sources lock] */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
+/* Held, or waited for, by this thread (loop.h, held_here): counted before
+ * the wait, so that a fork from a signal handler that interrupts it does
+ * not wait for it either. */
+static __thread unsigned tls_sources_locks;
+
 void uin_sources_lock(void)
 {
+	tls_sources_locks++;
 	pthread_mutex_lock(&sources_mu);
 }
 
 void uin_sources_unlock(void)
 {
 	pthread_mutex_unlock(&sources_mu);
+	tls_sources_locks--;
 }
 
+static bool fork_held_here(void)
+{
+	return tls_sources_locks != 0;
+}
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&sources_mu);
-	uin_kernel_atfork_prepare();
 }
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&sources_mu);
 }
-static void fork_child(void)
+static void fork_child(bool quiesced)
 {
-	pthread_mutex_init(&sources_mu, NULL);
+	if (quiesced)
+		pthread_mutex_init(&sources_mu, NULL);
 	uin_kernel_atfork_child();
-	uin_scan_atfork_child();
+	if (quiesced)
+		uin_scan_atfork_child();
 }
 static void fork_rearm(void)
 {
@@ -382,7 +394,7 @@ static void fork_rearm(void)
 	uin_scan_atfork_rearm();
 }
 static const struct uin_loop_fork_hooks fork_hooks = {
-	fork_prepare, fork_parent, fork_child, fork_rearm};
+	fork_held_here, fork_prepare, fork_parent, fork_child, fork_rearm};
 static void register_fork_hooks(void)
 {
 	uin_loop_register_fork_hooks(&fork_hooks);
