@@ -182,32 +182,31 @@ static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Leaf: the list of high names, which is_name reads under any lock. */
 static pthread_mutex_t high_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* fd_lock and high_lock held, or waited for, by this thread: a fork from a
- * signal handler that interrupted it leaves them alone (see fork below). */
-static __thread unsigned tls_pl_locks;
-
+/* fd_lock and high_lock count in uin_tls_locks (sources/loop.h): a fork
+ * from a signal handler that interrupted them leaves them alone (see fork
+ * below). */
 static void fd_lock_take(void)
 {
-	tls_pl_locks++;
+	uin_tls_locks++;
 	pthread_mutex_lock(&fd_lock);
 }
 
 static void fd_lock_drop(void)
 {
 	pthread_mutex_unlock(&fd_lock);
-	tls_pl_locks--;
+	uin_tls_locks--;
 }
 
 static void high_lock_take(void)
 {
-	tls_pl_locks++;
+	uin_tls_locks++;
 	pthread_mutex_lock(&high_lock);
 }
 
 static void high_lock_drop(void)
 {
 	pthread_mutex_unlock(&high_lock);
-	tls_pl_locks--;
+	uin_tls_locks--;
 }
 
 /* A fork child whose instances still share their parent's readiness
@@ -1102,7 +1101,7 @@ static pthread_mutex_t fixup_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void atfork_child(void)
 {
-	if (tls_pl_locks)
+	if (uin_tls_locks)
 		return; /* torn: see above */
 	pthread_mutex_init(&fd_lock, NULL);
 	pthread_mutex_init(&high_lock, NULL);
@@ -1205,7 +1204,7 @@ static void names_fork_fixup(void)
  */
 EXPORT pid_t fork(void)
 {
-	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED) && !tls_pl_locks &&
+	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED) &&
 	    !uin_loop_held_here())
 		uin_loop_drain();
 	pid_t pid = libc()->fork();

@@ -64,11 +64,9 @@ static struct {
 
 /* True while this thread holds dispatch_mu (loop thread or a drainer). */
 static __thread bool tls_dispatching;
-/* loop_mu and dispatch_mu held, or being waited for, by this thread: a
- * fork from a signal handler on it must not wait for them (the count goes
- * up before the wait, so that a handler that interrupts the wait does not
- * take the lock either). */
-static __thread unsigned tls_locks;
+/* loop.h: every lock of ours held, or waited for, by this thread (here:
+ * loop_mu and dispatch_mu taken by an API thread). */
+__thread unsigned uin_tls_locks;
 /* The loop thread runs its job list after every round: it needs no wake-up. */
 static __thread bool tls_loop_thread;
 /* Nesting of uin_loop_dispatch_enter in this thread, and whether the
@@ -90,9 +88,12 @@ static atomic_uint api_waiters;
 static atomic_bool fork_pending, fork_torn;
 /* Serialises the first settle of a child with threads of its own. */
 static pthread_mutex_t settle_mu = PTHREAD_MUTEX_INITIALIZER;
-/* While a settle asked not to start the loop thread (the drop-in's fork()
- * under a sanitizer: see loop.h), registrations leave it pending. */
-static __thread bool tls_no_thread_start;
+/* This thread is settling (SETTLING), and asked not to start the loop
+ * thread (NO_THREAD: the drop-in's fork() under a sanitizer, loop.h):
+ * registrations then leave it pending.  One byte: the drop-in's static
+ * TLS is kept small. */
+enum { SETTLING = 1, NO_THREAD = 2 };
+static __thread unsigned char tls_settle;
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
@@ -107,7 +108,7 @@ static void inherited_forget_locked(void);
 
 static void loop_lock(void)
 {
-	tls_locks++;
+	uin_tls_locks++;
 	pthread_mutex_lock(&loop_mu);
 	if (__builtin_expect(L.inherited, 0))
 		inherited_forget_locked();
@@ -116,7 +117,7 @@ static void loop_lock(void)
 static void loop_unlock(void)
 {
 	pthread_mutex_unlock(&loop_mu);
-	tls_locks--;
+	uin_tls_locks--;
 }
 
 static void wake_locked(void)
@@ -280,7 +281,7 @@ static int ensure_running_locked(void)
 {
 	pthread_once(&fork_once, register_atfork);
 	if (L.running) {
-		if (atomic_load(&L.thread_pending) && !tls_no_thread_start)
+		if (atomic_load(&L.thread_pending) && !(tls_settle & NO_THREAD))
 			return start_thread_locked();
 		return 0;
 	}
@@ -300,7 +301,7 @@ static int ensure_running_locked(void)
 		close(ep);
 		return err;
 	}
-	if (tls_no_thread_start) {
+	if (tls_settle & NO_THREAD) {
 		atomic_store(&L.thread_pending, true);
 	} else {
 		int err = start_thread_locked();
@@ -396,7 +397,7 @@ void uin_loop_del(struct uin_loop_reg *reg)
 		return;
 	bool take = !tls_dispatching;
 	if (take) {
-		tls_locks++;
+		uin_tls_locks++;
 		pthread_mutex_lock(&dispatch_mu);
 	}
 	loop_lock();
@@ -425,7 +426,7 @@ void uin_loop_del(struct uin_loop_reg *reg)
 	loop_unlock();
 	if (take) {
 		pthread_mutex_unlock(&dispatch_mu);
-		tls_locks--;
+		uin_tls_locks--;
 	}
 }
 
@@ -457,26 +458,25 @@ int uin_loop_post(struct uin_loop_job *job)
  * settle_mu (they hold no uinotify lock either); the rearm hooks' own
  * calls into the loop, and the loop thread they start, pass through.
  */
-static __thread bool tls_settling;
 static unsigned fork_nhooks; /* the hooks the fork handlers ran */
 
 static void settle_slow(bool start_thread)
 {
-	if (atomic_load(&fork_pending) && !tls_loop_thread && !tls_settling) {
+	if (atomic_load(&fork_pending) && !tls_loop_thread &&
+	    !(tls_settle & SETTLING)) {
 		pthread_mutex_lock(&settle_mu);
 		if (atomic_load(&fork_pending)) {
-			tls_settling = true;
-			tls_no_thread_start = !start_thread;
+			tls_settle = SETTLING | (start_thread ? 0 : NO_THREAD);
 			for (unsigned i = 0; i < fork_nhooks; i++)
 				if (L.hooks[i]->rearm)
 					L.hooks[i]->rearm();
-			tls_no_thread_start = false;
-			tls_settling = false;
+			tls_settle = 0;
 			atomic_store(&fork_pending, false);
 		}
 		pthread_mutex_unlock(&settle_mu);
 	}
-	if (start_thread && !tls_settling && atomic_load(&L.thread_pending)) {
+	if (start_thread && !(tls_settle & SETTLING) &&
+	    atomic_load(&L.thread_pending)) {
 		loop_lock();
 		(void)ensure_running_locked(); /* else at the next call */
 		loop_unlock();
@@ -527,7 +527,7 @@ static void run_drains_locked(void)
 static void dispatch_lock(void)
 {
 	atomic_fetch_add(&api_waiters, 1);
-	tls_locks++;
+	uin_tls_locks++;
 	pthread_mutex_lock(&dispatch_mu);
 	atomic_fetch_sub(&api_waiters, 1);
 	tls_dispatching = true;
@@ -537,7 +537,7 @@ static void dispatch_unlock(void)
 {
 	tls_dispatching = false;
 	pthread_mutex_unlock(&dispatch_mu);
-	tls_locks--;
+	uin_tls_locks--;
 }
 
 void uin_loop_drain(void)
@@ -628,12 +628,8 @@ static bool fork_quiesced;
 
 bool uin_loop_held_here(void)
 {
-	if (tls_locks || tls_dispatching || tls_settling)
+	if (uin_tls_locks || tls_dispatching || (tls_settle & SETTLING))
 		return true;
-	unsigned n = atomic_load(&L.nhooks);
-	for (unsigned i = 0; i < n; i++)
-		if (L.hooks[i]->held_here && L.hooks[i]->held_here())
-			return true;
 	return false;
 }
 

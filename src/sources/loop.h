@@ -137,9 +137,9 @@ void uin_loop_run_drains(void);
 /*
  * Fork hooks of a source, run by the loop's pthread_atfork handlers in a
  * fixed order (see FORK above); each must be O(1) and async-signal-safe.
- * held_here: whether the calling thread holds (or waits for) the source's
- * lock; then prepare does not run and the child is torn.  prepare runs
- * after the dispatch lock is taken, to take the source's own locks;
+ * A source counts its locks in uin_tls_locks (below): while the forking
+ * thread holds one, prepare does not run and the child is torn.  prepare
+ * runs after the dispatch lock is taken, to take the source's own locks;
  * parent releases them; child(quiesced) runs in the child after the
  * loop's fds are closed, to forget the parent's fds and (quiesced) put
  * the source's locks right.  rearm runs in the child's first settle
@@ -149,7 +149,6 @@ void uin_loop_run_drains(void);
  * a few sources register; registration is permanent.
  */
 struct uin_loop_fork_hooks {
-	bool (*held_here)(void);
 	void (*prepare)(void);
 	void (*parent)(void);
 	void (*child)(bool quiesced);
@@ -166,8 +165,14 @@ int uin_loop_register_fork_hooks(const struct uin_loop_fork_hooks *hooks);
 void uin_loop_fork_settle(bool start_thread);
 /* Whether this process is a torn fork child (FORK above). */
 bool uin_loop_fork_torn(void);
-/* Whether the calling thread holds, or waits for, a lock of the loop or of
- * a source: a fork, or a drain, from here would wait for itself. */
+/*
+ * Our locks (the loop's, the sources', the drop-in's) that this thread
+ * holds or waits for: raised before the wait, lowered after the unlock,
+ * so that a fork from a signal handler that interrupts either takes none.
+ */
+extern __thread unsigned uin_tls_locks;
+/* Whether the calling thread holds, or waits for, one of our locks, or is
+ * dispatching: a fork, or a drain, from here would wait for itself. */
 bool uin_loop_held_here(void);
 
 /* Built with ASan or TSan, whose fork interception leaves a thread started

@@ -351,27 +351,18 @@ static pthread_mutex_t sources_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct uin_mount *mounts;    /* [sources lock] */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
-/* Held, or waited for, by this thread (loop.h, held_here): counted before
- * the wait, so that a fork from a signal handler that interrupts it does
- * not wait for it either. */
-static __thread unsigned tls_sources_locks;
-
 void uin_sources_lock(void)
 {
-	tls_sources_locks++;
+	uin_tls_locks++ /* loop.h */;
 	pthread_mutex_lock(&sources_mu);
 }
 
 void uin_sources_unlock(void)
 {
 	pthread_mutex_unlock(&sources_mu);
-	tls_sources_locks--;
+	uin_tls_locks--;
 }
 
-static bool fork_held_here(void)
-{
-	return tls_sources_locks != 0;
-}
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&sources_mu);
@@ -394,7 +385,7 @@ static void fork_rearm(void)
 	uin_scan_atfork_rearm();
 }
 static const struct uin_loop_fork_hooks fork_hooks = {
-	fork_held_here, fork_prepare, fork_parent, fork_child, fork_rearm};
+	fork_prepare, fork_parent, fork_child, fork_rearm};
 static void register_fork_hooks(void)
 {
 	uin_loop_register_fork_hooks(&fork_hooks);
