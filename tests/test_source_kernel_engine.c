@@ -489,9 +489,10 @@ static void parent_after_fork(pid_t pid, struct rec *rec)
 }
 
 /*
- * fork(): the child's inherited watch reports what the child does at once
- * (its kernel watch is made again before fork() returns), the child can
- * watch on its own, and the parent's watch is unaffected.
+ * fork(): the fork handlers do nothing but mark the child (no loop thread,
+ * nothing re-armed yet); the child's first call re-arms its inherited
+ * watch, which then reports what the child does, the child can watch on
+ * its own, and the parent's watch is unaffected.
  */
 TEST(fork_child)
 {
@@ -502,6 +503,9 @@ TEST(fork_child)
 	struct uinotify_handle *h;
 	pid_t pid = fork_watching_d(&rec, &h, NULL);
 	if (pid == 0) {
+		if (uin_loop_running())
+			_exit(14);
+		uin_loop_drain(); /* the first use: re-armed before it returns */
 		make_file("d/child", NULL);
 		uin_loop_drain();
 		if (!stream_has(&rec.s, 1, IN_CREATE, "child"))
@@ -563,6 +567,7 @@ TEST(fork_rearm_async)
 		setenv("UINOTIFY_FORK_REARM", "sync", 1);
 		pid_t g = fork();
 		if (g == 0) {
+			uin_loop_drain(); /* its first use re-arms */
 			make_file("d/grandchild", NULL);
 			uin_loop_drain();
 			_exit(stream_has(&rec.s, 1, IN_CREATE, "grandchild")

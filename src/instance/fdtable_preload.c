@@ -65,16 +65,6 @@ void uin_instance_fork_unpin(struct uin_instance *inst)
 	uin_instance_put_user(inst);
 }
 
-void uin_instance_fork_lock(struct uin_instance *inst)
-{
-	pthread_mutex_lock(&inst->q_lock);
-}
-
-void uin_instance_fork_unlock(struct uin_instance *inst)
-{
-	pthread_mutex_unlock(&inst->q_lock);
-}
-
 /* As instance.c's open_iofd: our end, reopened O_RDWR when /proc allows. */
 static int child_iofd(struct uin_instance *inst, int wfd, bool *io_reads)
 {
@@ -100,6 +90,10 @@ int uin_instance_fork_child(struct uin_instance *inst, const int *names,
 {
 	if (n <= 0 || inst->dead)
 		return -EINVAL;
+	/* The event thread was quiesced by the fork handlers, but a reader
+	 * of the parent may have held q_lock at the fork: it is not in the
+	 * child, and nothing else of the child uses inst yet. */
+	pthread_mutex_init(&inst->q_lock, NULL);
 	int fl = fcntl(names[0], F_GETFL);
 	if (fl < 0)
 		return -errno;

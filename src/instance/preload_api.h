@@ -46,22 +46,17 @@ int uin_instance_count_names(int fd);
 int uin_instance_fd_forget(int fd);
 
 /*
- * fork, from the preload library's pthread_atfork handlers.
- *
- * prepare (parent, before fork): pin (a user reference; NULL if fd names
- * no instance) each instance once, then lock it: its q_lock, so that the
- * child's copy of the queue and of the token counts is consistent.  q_lock
- * is a leaf for waiting purposes (nobody waits for anything while holding
- * it), so taking it after the loop's prepare handlers ran is safe.
- * parent (after fork): unlock, unpin.
- * child (after fork, one thread): uin_instance_fork_child, unlock, unpin.
+ * fork, from the preload library, in the child once fork() has returned
+ * (or at its first call on a name), never in a fork handler: pin (a user
+ * reference; NULL if fd names no instance) each name's instance, then
+ * uin_instance_fork_child once per instance, then unpin each pin.
  */
 struct uin_instance *uin_instance_fork_pin(int fd);
 void uin_instance_fork_unpin(struct uin_instance *inst);
-void uin_instance_fork_lock(struct uin_instance *inst);
-void uin_instance_fork_unlock(struct uin_instance *inst);
 /*
- * In the child, inst locked: give inst a readiness pipe of its own, holding
+ * In the child, before anything else of the child uses inst (its q_lock is
+ * re-initialised: a reader of the parent may have held it at the fork):
+ * give inst a readiness pipe of its own, holding
  * one byte per event of the child's copy of the queue, dup'ed onto each of
  * names[0..n) (every number naming inst; each keeps its FD_CLOEXEC, the new
  * description gets the old one's O_NONBLOCK, not its O_ASYNC/owner); the

@@ -182,7 +182,39 @@ static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Leaf: the list of high names, which is_name reads under any lock. */
 static pthread_mutex_t high_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static inline bool is_name(int fd)
+/* fd_lock and high_lock count in uin_tls_locks (sources/loop.h): a fork
+ * from a signal handler that interrupted them leaves them alone (see fork
+ * below). */
+static void fd_lock_take(void)
+{
+	uin_tls_locks++;
+	pthread_mutex_lock(&fd_lock);
+}
+
+static void fd_lock_drop(void)
+{
+	pthread_mutex_unlock(&fd_lock);
+	uin_tls_locks--;
+}
+
+static void high_lock_take(void)
+{
+	uin_tls_locks++;
+	pthread_mutex_lock(&high_lock);
+}
+
+static void high_lock_drop(void)
+{
+	pthread_mutex_unlock(&high_lock);
+	uin_tls_locks--;
+}
+
+/* A fork child whose instances still share their parent's readiness
+ * pipes (see fork below). */
+static bool fork_fixup_pending;
+static void names_fork_fixup(void);
+
+static inline bool is_name_bits(int fd)
 {
 	if ((unsigned int)fd < FD_BITMAP_FDS)
 		return (__atomic_load_n(&fd_bits[(unsigned int)fd /
@@ -193,10 +225,22 @@ static inline bool is_name(int fd)
 	if (fd < 0 || !__atomic_load_n(&high_count, __ATOMIC_RELAXED))
 		return false;
 	bool found = false;
-	pthread_mutex_lock(&high_lock);
+	high_lock_take();
 	for (int i = 0; i < high_count; i++)
 		found |= high_names[i] == fd;
-	pthread_mutex_unlock(&high_lock);
+	high_lock_drop();
+	return found;
+}
+
+/* Every call on a name asks this first: in a fork child, the first one
+ * gives the instances their own pipes before it goes on. */
+static inline bool is_name(int fd)
+{
+	bool found = is_name_bits(fd);
+	if (__builtin_expect(found, 0) &&
+	    __builtin_expect(
+		    __atomic_load_n(&fork_fixup_pending, __ATOMIC_ACQUIRE), 0))
+		names_fork_fixup();
 	return found;
 }
 
@@ -213,7 +257,7 @@ static int mark_name(int fd)
 					 __ATOMIC_RELAXED);
 		return 0;
 	}
-	pthread_mutex_lock(&high_lock);
+	high_lock_take();
 	int *grown = realloc(high_names,
 			     sizeof *high_names * (size_t)(high_count + 1));
 	if (grown) {
@@ -224,7 +268,7 @@ static int mark_name(int fd)
 		__atomic_store_n(&names_total, names_total + 1,
 				 __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&high_lock);
+	high_lock_drop();
 	return grown ? 0 : -ENOMEM;
 }
 
@@ -241,7 +285,7 @@ static void unmark_name(int fd)
 					 __ATOMIC_RELAXED);
 		return;
 	}
-	pthread_mutex_lock(&high_lock);
+	high_lock_take();
 	for (int i = 0; i < high_count; i++) {
 		if (high_names[i] == fd) {
 			high_names[i] = high_names[high_count - 1];
@@ -252,7 +296,7 @@ static void unmark_name(int fd)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&high_lock);
+	high_lock_drop();
 }
 
 /*
@@ -333,11 +377,11 @@ static int create_instance(int flags, bool has_flags)
 		return has_flags ? r->inotify_init1(flags) : r->inotify_init();
 	int fd = has_flags ? uinotify_init1(flags) : uinotify_init();
 	if (fd >= 0) {
-		pthread_mutex_lock(&fd_lock);
+		fd_lock_take();
 		int ret = uin_instance_count_names(fd);
 		if (ret == 0)
 			ret = mark_name(fd);
-		pthread_mutex_unlock(&fd_lock);
+		fd_lock_drop();
 		if (ret == 0) {
 			if (has_flags)
 				debug("inotify_init1(%#x) = %d: uinotify "
@@ -555,12 +599,12 @@ static int name_ioctl(int fd, unsigned long request, void *arg)
 static int name_dup(int fd, int cmd, long min_fd)
 {
 	const struct uin_real *r = libc();
-	pthread_mutex_lock(&fd_lock);
+	fd_lock_take();
 	int new_fd = cmd == -1 ? r->dup(fd) : r->fcntl(fd, cmd, min_fd);
 	if (new_fd >= 0 && add_name(fd, new_fd) < 0)
 		new_fd = -1;
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	fd_lock_drop();
 	errno = err;
 	return new_fd;
 }
@@ -590,7 +634,7 @@ static int name_dup_onto(int fd, int new_fd, int flags, bool is_dup3)
 	if (fd == new_fd || (is_dup3 && (flags & ~O_CLOEXEC)))
 		return is_dup3 ? r->dup3(fd, new_fd, flags)
 			       : r->dup2(fd, new_fd);
-	pthread_mutex_lock(&fd_lock);
+	fd_lock_take();
 	int ret;
 	if (is_name(new_fd)) {
 		/* A failed dup2 leaves new_fd as it was: check fd first. */
@@ -605,19 +649,19 @@ static int name_dup_onto(int fd, int new_fd, int flags, bool is_dup3)
 		ret = -1;
 out:;
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	fd_lock_drop();
 	errno = err;
 	return ret;
 }
 
 static int name_close(int fd, int (*real_close)(int))
 {
-	pthread_mutex_lock(&fd_lock);
+	fd_lock_take();
 	if (is_name(fd))
 		drop_name(fd);
 	int ret = real_close(fd);
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	fd_lock_drop();
 	errno = err;
 	return ret;
 }
@@ -653,11 +697,11 @@ static int names_close_range(unsigned int first, unsigned int last,
 	    (flags & (int)CLOSE_RANGE_CLOEXEC) ||
 	    (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
 		return r->close_range(first, last, flags);
-	pthread_mutex_lock(&fd_lock);
+	fd_lock_take();
 	drop_names_in(first, last);
 	int ret = r->close_range(first, last, flags);
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	fd_lock_drop();
 	errno = err;
 	return ret;
 }
@@ -682,9 +726,9 @@ EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	if (wd >= 0 || !cannot_start_errno(errno))
 		return wd;
 	int err = errno;
-	pthread_mutex_lock(&fd_lock);
+	fd_lock_take();
 	int ret = is_name(fd) ? names_to_kernel(fd) : 0;
-	pthread_mutex_unlock(&fd_lock);
+	fd_lock_drop();
 	if (ret < 0) {
 		errno = err;
 		return -1;
@@ -748,10 +792,10 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 EXPORT void closefrom(int lowfd)
 {
 	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED) && lowfd >= 0) {
-		pthread_mutex_lock(&fd_lock);
+		fd_lock_take();
 		drop_names_in((unsigned int)lowfd, ~0U);
 		libc()->closefrom(lowfd);
-		pthread_mutex_unlock(&fd_lock);
+		fd_lock_drop();
 		return;
 	}
 	libc()->closefrom(lowfd);
@@ -1056,144 +1100,145 @@ long __wrap_syscall(long number, ...)
 
 /* fork ---------------------------------------------------------------------- *
  * The child gets a consistent instance of its own (docs/preload.md): a copy
- * of the queue behind a pipe of its own under the same numbers.  prepare
- * pins and locks every instance named in the bitmap; the names are the same
- * numbers in the child, so the bitmap stays valid there.
+ * of the queue behind a pipe of its own under the same numbers.  The fork
+ * handler does O(1) work only: it re-initialises our two locks and marks
+ * the child; the pipes are replaced after fork() has returned (our fork()
+ * below, or the child's first call on a name when something else forked,
+ * daemon() say), where allocating, locking and looping over the names is
+ * allowed.  The names are the same numbers in the child, so the bitmap
+ * stays valid there.
  *
- * prepare does not take fd_lock: a thread holding it may be inside
- * uinotify_close, waiting for a lock the loop's own prepare handler (run
- * before ours) already holds.  The child re-initialises fd_lock instead.
+ * No prepare handler: the loop's (sources/loop.h) quiesces the event
+ * thread, and a thread inside fd_lock may be waiting for a lock the loop's
+ * prepare already holds.  A fork from a thread that holds fd_lock or
+ * high_lock (a signal handler that interrupted one of our calls) leaves
+ * them and the pipes alone: that child is a copy of a thread inside the
+ * library, which must exec or _exit.
  */
-
-static struct {
-	int *names;                  /* names grouped by instance */
-	struct uin_instance **insts; /* insts[i]: the instance of names[i] */
-	int n;
-} forking;
-
-static void atfork_prepare(void)
-{
-	forking.n = 0;
-	int total = __atomic_load_n(&names_total, __ATOMIC_RELAXED);
-	if (!total)
-		return;
-	int cap = total + 8; /* names made while we look are not served */
-	forking.names = malloc(sizeof *forking.names * (size_t)cap);
-	forking.insts = malloc(sizeof *forking.insts * (size_t)cap);
-	if (!forking.names || !forking.insts) {
-		debug("fork: no memory: the child shares its parent's "
-		      "readiness pipes");
-		return;
-	}
-	int n = 0;
-	for (unsigned int w = 0; w < FD_BITMAP_FDS / BITS_PER_WORD && n < cap;
-	     w++) {
-		unsigned long bits = __atomic_load_n(&fd_bits[w],
-						     __ATOMIC_RELAXED);
-		while (bits && n < cap) {
-			forking.names[n++] =
-				(int)(w * BITS_PER_WORD) + __builtin_ctzl(bits);
-			bits &= bits - 1;
-		}
-	}
-	pthread_mutex_lock(&high_lock);
-	for (int i = 0; i < high_count && n < cap; i++)
-		forking.names[n++] = high_names[i];
-	pthread_mutex_unlock(&high_lock);
-	/* Pin each instance once; lock each once. */
-	int kept = 0;
-	for (int i = 0; i < n; i++) {
-		struct uin_instance *inst = uin_instance_fork_pin(forking.names[i]);
-		if (!inst)
-			continue;
-		bool seen = false;
-		for (int k = 0; k < kept && !seen; k++)
-			seen = forking.insts[k] == inst;
-		if (seen)
-			uin_instance_fork_unpin(inst);
-		forking.names[kept] = forking.names[i];
-		forking.insts[kept++] = inst;
-	}
-	forking.n = kept;
-	for (int i = 0; i < kept; i++) {
-		bool first = true;
-		for (int k = 0; k < i && first; k++)
-			first = forking.insts[k] != forking.insts[i];
-		if (first)
-			uin_instance_fork_lock(forking.insts[i]);
-	}
-}
-
-/* Each instance once: unlock and unpin (its first name carries the pin). */
-static void fork_release(void)
-{
-	for (int i = 0; i < forking.n; i++) {
-		bool first = true;
-		for (int k = 0; k < i && first; k++)
-			first = forking.insts[k] != forking.insts[i];
-		if (first) {
-			uin_instance_fork_unlock(forking.insts[i]);
-			uin_instance_fork_unpin(forking.insts[i]);
-		}
-	}
-	free(forking.names);
-	free(forking.insts);
-	forking.names = NULL;
-	forking.insts = NULL;
-	forking.n = 0;
-}
-
-static void atfork_parent(void)
-{
-	fork_release();
-}
+static pthread_mutex_t fixup_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void atfork_child(void)
 {
+	if (uin_tls_locks)
+		return; /* torn: see above */
 	pthread_mutex_init(&fd_lock, NULL);
 	pthread_mutex_init(&high_lock, NULL);
-	int *group = forking.n ? malloc(sizeof *group * (size_t)forking.n)
-			       : NULL;
-	for (int i = 0; group && i < forking.n; i++) {
+	pthread_mutex_init(&fixup_lock, NULL);
+	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED))
+		__atomic_store_n(&fork_fixup_pending, true, __ATOMIC_RELEASE);
+}
+
+/*
+ * Under fixup_lock, in the child, before any call on a name goes on (so
+ * nothing else uses an instance meanwhile, and the child's loop thread,
+ * started by its first settle, comes after).
+ */
+static void fork_fixup_locked(void)
+{
+	if (uin_loop_fork_torn())
+		return;
+	int total = __atomic_load_n(&names_total, __ATOMIC_RELAXED);
+	if (!total)
+		return;
+	int *names = malloc(sizeof *names * (size_t)total);
+	struct uin_instance **insts = malloc(sizeof *insts * (size_t)total);
+	int *group = malloc(sizeof *group * (size_t)total);
+	if (!names || !insts || !group) {
+		debug("fork: no memory: the child shares its parent's "
+		      "readiness pipes");
+		free(names);
+		free(insts);
+		free(group);
+		return;
+	}
+	int n = 0;
+	for (unsigned int w = 0;
+	     w < FD_BITMAP_FDS / BITS_PER_WORD && n < total; w++) {
+		unsigned long bits = __atomic_load_n(&fd_bits[w],
+						     __ATOMIC_RELAXED);
+		while (bits && n < total) {
+			names[n++] = (int)(w * BITS_PER_WORD) +
+				     __builtin_ctzl(bits);
+			bits &= bits - 1;
+		}
+	}
+	high_lock_take();
+	for (int i = 0; i < high_count && n < total; i++)
+		names[n++] = high_names[i];
+	high_lock_drop();
+	/* One pin per name; the instance's names grouped for its new pipe. */
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		struct uin_instance *inst = uin_instance_fork_pin(names[i]);
+		if (!inst)
+			continue;
+		names[kept] = names[i];
+		insts[kept++] = inst;
+	}
+	for (int i = 0; i < kept; i++) {
 		bool first = true;
 		for (int k = 0; k < i && first; k++)
-			first = forking.insts[k] != forking.insts[i];
+			first = insts[k] != insts[i];
 		if (!first)
 			continue;
 		int g = 0;
-		for (int k = i; k < forking.n; k++)
-			if (forking.insts[k] == forking.insts[i])
-				group[g++] = forking.names[k];
-		int ret = uin_instance_fork_child(forking.insts[i], group, g);
+		for (int k = i; k < kept; k++)
+			if (insts[k] == insts[i])
+				group[g++] = names[k];
+		int ret = uin_instance_fork_child(insts[i], group, g);
 		if (ret < 0)
 			debug("fork: instance %d keeps its parent's pipe: %s",
 			      group[0], strerror(-ret));
 	}
+	for (int i = 0; i < kept; i++)
+		uin_instance_fork_unpin(insts[i]);
+	free(names);
+	free(insts);
 	free(group);
-	fork_release();
+}
+
+static void names_fork_fixup(void)
+{
+	pthread_mutex_lock(&fixup_lock);
+	if (__atomic_load_n(&fork_fixup_pending, __ATOMIC_ACQUIRE)) {
+		fork_fixup_locked();
+		__atomic_store_n(&fork_fixup_pending, false, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&fixup_lock);
 }
 
 /*
- * fork() itself: the child's event thread is started here, once fork() has
- * returned, rather than inside the fork handlers (sources/loop.h): a thread
- * born inside them starts before the libc and any interceptor between the
- * program and libc (a sanitizer's, say) have put their locks right.
+ * fork() itself.  Before libc's: what the kernel has queued for our
+ * instances is delivered, so that the child's copy of each queue holds
+ * every event from before the fork (not from inside our own code, a
+ * signal handler's fork: that would wait for this thread).  In the child,
+ * once libc's fork() has returned: its own pipes, then its sources
+ * re-armed (uin_loop_fork_settle: UINOTIFY_FORK_REARM, sync up to 1 000
+ * kernel watches) and its event thread started, before the program goes
+ * on, so that a change the child makes at once is reported to it, as with
+ * Linux's shared queue.  Under ASan/TSan, whose fork interceptor wraps
+ * this one and holds the allocator's locks until it returns, the thread
+ * starts at the child's first read instead.
  */
 EXPORT pid_t fork(void)
 {
+	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED) &&
+	    !uin_loop_held_here())
+		uin_loop_drain();
 	pid_t pid = libc()->fork();
-	if (pid == 0 && !UIN_SANITIZED && uin_loop_fork_child_start() < 0)
-		debug("fork: the child's event thread cannot start; its "
-		      "watches report at its next read");
+	if (pid == 0) {
+		if (__atomic_load_n(&fork_fixup_pending, __ATOMIC_ACQUIRE))
+			names_fork_fixup();
+		uin_loop_fork_settle(!UIN_SANITIZED);
+	}
 	return pid;
 }
 
 __attribute__((constructor(101))) static void preload_init(void)
 {
 	libc();
-	uin_loop_defer_fork_start();
 	debug_on = uin_env(UIN_ENV_DEBUG) != 0;
-	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	pthread_atfork(NULL, NULL, atfork_child);
 	/* The source new instances will have (a bad UINOTIFY_SOURCE was just
 	 * reported, and is not what is used).  Read only for the line: a
 	 * program that never watches hears nothing of a bad value. */

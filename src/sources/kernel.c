@@ -78,21 +78,24 @@
  *
  * FORK.  The kernel instance is shared with the parent after fork:
  * reading it would steal the parent's events, and changing its watches
- * would change the parent's.  So the child closes its copy, opens its own
- * and makes its kernel watches again: before fork() returns to it (a
- * child that creates a file right after the fork must see the event, as
- * with Linux's shared queue), or, above REARM_SYNC_MAX watches or as
+ * would change the parent's.  So the child's handler closes its copy and
+ * sets the table aside (O(1)); at the child's first settle (loop.h: its
+ * first read, FIONREAD, add_watch, rm_watch or close, or, with the drop-in
+ * library, fork() returning) it opens its own and makes its kernel
+ * watches again: then, or, above REARM_SYNC_MAX watches or as
  * UINOTIFY_FORK_REARM asks, on its loop thread just after; until then
- * every call that changes a kernel watch makes them first (rearm_locked).  For that each kernel watch keeps the path
+ * every call that changes a kernel watch makes them first (rearm_locked).
+ * What happens between the fork and that moment is not seen by the child.
+ * For that each kernel watch keeps the path
  * its inode had when the watch was made (the kernel's name for our O_PATH
  * fd, /proc/self/fd/N) and its identity.  The child adds each path again
  * with IN_DONT_FOLLOW, then reads its instance's fdinfo, which names the
  * inode behind every wd, and takes back the watches that landed on
  * another inode: an object renamed or deleted since its watch was made is
  * not found, and its watches stay silent in the child (counted as
- * rearm_lost).  The parent's queue was drained just before the fork
- * (loop.c), so the child's copy of each instance holds every event that
- * happened before it.
+ * rearm_lost).  What the kernel had queued but the loop had not read at
+ * the fork reaches the parent only (the drop-in's fork() delivers it
+ * first, so that the child's copy of each instance holds it too).
  *
  * LOCKS.  All state here is under the sources lock (mounts.h), except the
  * cookie map and the read buffer, which only the dispatcher touches (under
@@ -803,26 +806,30 @@ static void ks_read(void *arg, uint32_t events)
  * forgets its parent's wds by moving to a new epoch (kw_wd), not by
  * clearing each.
  */
-/* Before a fork, under the sources lock: a rearm still pending from our own
- * fork is done first, so that the child inherits one table. */
-void uin_kernel_atfork_prepare(void)
-{
-	rearm_locked();
-}
-
+/*
+ * In the child's handler (O(1): no allocation, no loop over the table).
+ * The table becomes the rearm table, made again at the child's first
+ * settle (uin_kernel_atfork_rearm).  A child that had not re-armed its own
+ * inherited table yet when it forked keeps that one: its live table is
+ * empty then (every call that adds a kernel watch re-arms first), so the
+ * grandchild inherits one table either way.  A torn child (loop.h)
+ * forgets the parent's instance too, so that it cannot read it.
+ */
 void uin_kernel_atfork_child(void)
 {
 	if (ks.fd >= 0)
 		close(ks.fd);
 	ks.fd = -1;
-	ks.reg = NULL; /* the loop has forgotten it */
-	ks.rearm_buckets = ks.buckets;
-	ks.rearm_nbuckets = ks.nbuckets;
-	ks.rearm_n = ks.nlive;
+	ks.reg = NULL; /* the loop forgets it */
+	if (!ks.rearm_buckets) {
+		ks.rearm_buckets = ks.buckets;
+		ks.rearm_nbuckets = ks.nbuckets;
+		ks.rearm_n = ks.nlive;
+		ks.buckets = NULL;
+		ks.nbuckets = 0;
+		ks.nlive = 0;
+	}
 	ks.epoch++;
-	ks.buckets = NULL;
-	ks.nbuckets = 0;
-	ks.nlive = 0;
 	hint.kw = NULL;
 	uin_kernel_unmute_reads();
 }
@@ -936,12 +943,12 @@ static bool rearmed_right(const struct uin_kwatch *kw, int wd,
 }
 
 /*
- * UINOTIFY_FORK_REARM: "sync" re-makes the inherited watches before fork()
- * returns in the child; "async" on the child's loop thread right after (a
- * child that execs at once pays for a thread, not for the watches, but
- * what happens before a watch is made again is not seen); "off" leaves
- * them silent; "auto" (the default) is sync up to REARM_SYNC_MAX kernel
- * watches, async above.
+ * UINOTIFY_FORK_REARM: "sync" re-makes the inherited watches at the
+ * child's first settle, before the call that settles goes on; "async" on
+ * the child's loop thread right after it (the call does not wait for the
+ * watches); "off" leaves them silent; "auto" (the default) is sync up to
+ * REARM_SYNC_MAX kernel watches, async above.  A child that execs or
+ * _exits without a call pays for none of them.
  */
 #define REARM_SYNC_MAX 1000
 enum rearm_mode {
@@ -953,7 +960,7 @@ enum rearm_mode {
 
 static enum rearm_mode rearm_mode(void)
 {
-	/* At each fork (a program may change it in between). */
+	/* At each fork's settle (a program may change it in between). */
 	return (enum rearm_mode)uin_env_fresh(UIN_ENV_FORK_REARM);
 }
 
@@ -1112,6 +1119,7 @@ long uin_kernel_debug_lose_events(void)
 
 void uin_kernel_get_stats(struct uin_kernel_stats *s)
 {
+	uin_loop_fork_settle(true); /* a fork child's figures include its rearm */
 	uin_sources_lock();
 	s->fd = ks.fd;
 	s->kwatches = ks.nlive;

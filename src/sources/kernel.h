@@ -54,11 +54,9 @@ int uin_kernel_reads_kwd(const struct uin_src_inode *si);
 void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name);
 void uin_kernel_unmute_reads(void);
 
-/* Before fork, under the sources lock: see kernel.c. */
-void uin_kernel_atfork_prepare(void);
-/* In a fork child, with the sources lock re-initialised: see kernel.c. */
+/* In a fork child's handler, O(1): see kernel.c, FORK. */
 void uin_kernel_atfork_child(void);
-/* Then, with no lock held: the child's own kernel watches (kernel.c). */
+/* At the child's first settle, no lock held: its own kernel watches. */
 void uin_kernel_atfork_rearm(void);
 
 struct uin_kernel_stats {

@@ -49,7 +49,9 @@ static struct {
 	bool running;                   /* [loop_mu] a thread owns epfd (or
 					   will: thread_pending) */
 	atomic_bool thread_pending;     /* fork child: epfd made, thread not
-					   started yet (uin_loop_fork_child_start) */
+					   started yet (see settle_thread) */
+	bool inherited;                 /* [loop_mu] fork child: regs, zombies
+					   and jobs are the parent's */
 	unsigned nregs;                 /* [loop_mu] */
 	struct uin_loop_reg *regs;      /* [loop_mu] live */
 	struct uin_loop_reg *zombies;   /* [loop_mu] dead, not yet freed */
@@ -57,11 +59,15 @@ static struct {
 	struct uin_loop_job **jobs_tail;
 	atomic_uint ndrain;             /* live UIN_LOOP_DRAIN registrations */
 	const struct uin_loop_fork_hooks *hooks[MAX_FORK_HOOKS];
-	unsigned nhooks;                /* [loop_mu] */
+	atomic_uint nhooks;             /* written under loop_mu, published
+					   after hooks[] (read by prepare) */
 } L = {.epfd = -1, .evfd = -1, .jobs_tail = &L.jobs};
 
 /* True while this thread holds dispatch_mu (loop thread or a drainer). */
 static __thread bool tls_dispatching;
+/* loop.h: every lock of ours held, or waited for, by this thread (here:
+ * loop_mu and dispatch_mu taken by an API thread). */
+__thread unsigned uin_tls_locks;
 /* The loop thread runs its job list after every round: it needs no wake-up. */
 static __thread bool tls_loop_thread;
 /* Nesting of uin_loop_dispatch_enter in this thread, and whether the
@@ -73,18 +79,22 @@ static __thread bool tls_enter_took;
 static atomic_uint api_waiters;
 
 /*
- * A thread created inside a fork handler starts before fork() has
- * returned: with the drop-in library, whose fork() interposer starts it
- * just after instead, and under the sanitizers, whose fork interceptors
- * hold their allocator's locks until fork() returns (a thread starting
- * then blocks on them for good), the child's sources register during the
- * handler and its thread starts later: in the interposer, or at the
- * child's next use of the loop (drain, registration, post).
+ * Fork state of this process (FORK in loop.h).  fork_pending: a fork
+ * child whose sources have not re-armed yet (their rearm hooks run at the
+ * first settle).  fork_torn: the fork came from a thread inside the
+ * library (a signal handler, or a callback that forks): nothing was
+ * quiesced, this process is a copy of a thread in the middle of our code
+ * and must exec or _exit, so nothing is re-armed.
  */
-static atomic_bool defer_fork_start = UIN_SANITIZED;
-/* The child's rearm hooks are running (written by the child's forking
- * thread; a loop thread they start may read it in ensure_running_locked). */
-static atomic_bool in_fork_child;
+static atomic_bool fork_pending, fork_torn;
+/* Serialises the first settle of a child with threads of its own. */
+static pthread_mutex_t settle_mu = PTHREAD_MUTEX_INITIALIZER;
+/* This thread is settling (SETTLING), and asked not to start the loop
+ * thread (NO_THREAD: the drop-in's fork() under a sanitizer, loop.h):
+ * registrations then leave it pending.  One byte: the drop-in's static
+ * TLS is kept small. */
+enum { SETTLING = 1, NO_THREAD = 2 };
+static __thread unsigned char tls_settle;
 
 static void atfork_prepare(void);
 static void atfork_parent(void);
@@ -93,6 +103,22 @@ static void atfork_child(void);
 static void register_atfork(void)
 {
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void inherited_forget_locked(void);
+
+static void loop_lock(void)
+{
+	uin_tls_locks++;
+	pthread_mutex_lock(&loop_mu);
+	if (__builtin_expect(L.inherited, 0))
+		inherited_forget_locked();
+}
+
+static void loop_unlock(void)
+{
+	pthread_mutex_unlock(&loop_mu);
+	uin_tls_locks--;
 }
 
 static void wake_locked(void)
@@ -113,21 +139,46 @@ static void free_zombies_locked(void)
 	}
 }
 
+/*
+ * A fork child's first lock of loop_mu: the registrations, zombies and
+ * jobs are the parent's (their fds are the sources', which forgot or
+ * closed them in their child hooks; a timerfd is ours to close).  Done
+ * here rather than in the child handler, which must not free.
+ */
+static void inherited_forget_locked(void)
+{
+	L.inherited = false;
+	while (L.regs) {
+		struct uin_loop_reg *r = L.regs;
+		L.regs = r->next;
+		if (r->is_timer)
+			close(r->fd);
+		uin_free(r);
+	}
+	free_zombies_locked();
+	L.nregs = 0;
+	atomic_store(&L.ndrain, 0);
+	for (struct uin_loop_job *j = L.jobs; j; j = j->next)
+		j->queued = false;
+	L.jobs = NULL;
+	L.jobs_tail = &L.jobs;
+}
+
 static void run_jobs(void)
 {
-	pthread_mutex_lock(&loop_mu);
+	loop_lock();
 	struct uin_loop_job *list = L.jobs;
 	L.jobs = NULL;
 	L.jobs_tail = &L.jobs;
-	pthread_mutex_unlock(&loop_mu);
+	loop_unlock();
 	while (list) {
 		struct uin_loop_job *j = list;
 		/* Unqueue under the mutex before running: fn, or another
 		 * thread, may post j again, which rewrites j->next. */
-		pthread_mutex_lock(&loop_mu);
+		loop_lock();
 		list = j->next;
 		j->queued = false;
-		pthread_mutex_unlock(&loop_mu);
+		loop_unlock();
 		j->fn(j);
 	}
 }
@@ -138,7 +189,7 @@ static void *loop_main(void *unused)
 	tls_loop_thread = true;
 	struct epoll_event evs[BATCH];
 	for (;;) {
-		pthread_mutex_lock(&loop_mu);
+		loop_lock();
 		free_zombies_locked();
 		if (L.nregs == 0 && !L.jobs) {
 			/* Idle: stop, and leave no fd behind. */
@@ -146,12 +197,12 @@ static void *loop_main(void *unused)
 			close(L.evfd);
 			L.epfd = L.evfd = -1;
 			L.running = false;
-			pthread_mutex_unlock(&loop_mu);
+			loop_unlock();
 			return NULL;
 		}
 		int ep = L.epfd;
 		bool have_jobs = L.jobs != NULL;
-		pthread_mutex_unlock(&loop_mu);
+		loop_unlock();
 
 		int n = epoll_wait(ep, evs, BATCH, have_jobs ? 0 : -1);
 		if (n < 0)
@@ -171,9 +222,9 @@ static void *loop_main(void *unused)
 			struct uin_loop_reg *reg = evs[i].data.ptr;
 			if (!reg) {
 				uint64_t v;
-				pthread_mutex_lock(&loop_mu);
+				loop_lock();
 				ssize_t r = read(L.evfd, &v, sizeof v);
-				pthread_mutex_unlock(&loop_mu);
+				loop_unlock();
 				(void)r;
 				continue;
 			}
@@ -231,9 +282,7 @@ static int ensure_running_locked(void)
 {
 	pthread_once(&fork_once, register_atfork);
 	if (L.running) {
-		if (atomic_load(&L.thread_pending) &&
-		    !(atomic_load(&in_fork_child) &&
-		      atomic_load(&defer_fork_start)))
+		if (atomic_load(&L.thread_pending) && !(tls_settle & NO_THREAD))
 			return start_thread_locked();
 		return 0;
 	}
@@ -256,7 +305,7 @@ static int ensure_running_locked(void)
 		close(ep);
 		return err;
 	}
-	if (atomic_load(&in_fork_child) && atomic_load(&defer_fork_start)) {
+	if (tls_settle & NO_THREAD) {
 		atomic_store(&L.thread_pending, true);
 	} else {
 		int err = start_thread_locked();
@@ -272,21 +321,6 @@ static int ensure_running_locked(void)
 	return 0;
 }
 
-void uin_loop_defer_fork_start(void)
-{
-	atomic_store(&defer_fork_start, true);
-}
-
-int uin_loop_fork_child_start(void)
-{
-	if (!atomic_load(&L.thread_pending))
-		return 0;
-	pthread_mutex_lock(&loop_mu);
-	int err = ensure_running_locked();
-	pthread_mutex_unlock(&loop_mu);
-	return err;
-}
-
 static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 		   uin_loop_cb cb, void *arg, struct uin_loop_reg **out)
 {
@@ -300,7 +334,7 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	reg->arg = arg;
 	atomic_init(&reg->dead, false);
 
-	pthread_mutex_lock(&loop_mu);
+	loop_lock();
 	int err = ensure_running_locked();
 	if (!err) {
 		struct epoll_event e = {.events = events, .data.ptr = reg};
@@ -311,7 +345,7 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	if (err) {
 		/* A thread started for nothing stops by itself. */
 		wake_locked();
-		pthread_mutex_unlock(&loop_mu);
+		loop_unlock();
 		uin_free(reg);
 		return err;
 	}
@@ -320,7 +354,7 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	L.nregs++;
 	if (flags & UIN_LOOP_DRAIN)
 		atomic_fetch_add(&L.ndrain, 1);
-	pthread_mutex_unlock(&loop_mu);
+	loop_unlock();
 	*out = reg;
 	return 0;
 }
@@ -369,9 +403,11 @@ void uin_loop_del(struct uin_loop_reg *reg)
 	if (!reg)
 		return;
 	bool take = !tls_dispatching;
-	if (take)
+	if (take) {
+		uin_tls_locks++;
 		pthread_mutex_lock(&dispatch_mu);
-	pthread_mutex_lock(&loop_mu);
+	}
+	loop_lock();
 	struct uin_loop_reg **pp = &L.regs;
 	while (*pp && *pp != reg)
 		pp = &(*pp)->next;
@@ -394,16 +430,18 @@ void uin_loop_del(struct uin_loop_reg *reg)
 			uin_free(reg);
 		}
 	}
-	pthread_mutex_unlock(&loop_mu);
-	if (take)
+	loop_unlock();
+	if (take) {
 		pthread_mutex_unlock(&dispatch_mu);
+		uin_tls_locks--;
+	}
 }
 
 int uin_loop_post(struct uin_loop_job *job)
 {
-	pthread_mutex_lock(&loop_mu);
+	loop_lock();
 	if (job->queued) {
-		pthread_mutex_unlock(&loop_mu);
+		loop_unlock();
 		return 0;
 	}
 	int err = ensure_running_locked();
@@ -415,8 +453,62 @@ int uin_loop_post(struct uin_loop_job *job)
 		if (!tls_loop_thread)
 			wake_locked();
 	}
-	pthread_mutex_unlock(&loop_mu);
+	loop_unlock();
 	return err;
+}
+
+/* Fork: the child's first use ----------------------------------------------
+ * (FORK in loop.h.)  The child handler only marks the child (fork_pending)
+ * and puts our locks right; the first drain or dispatch_enter in the
+ * child, called with no uinotify lock held, runs the sources' rearm
+ * hooks here.  Threads of the child that arrive meanwhile wait for it on
+ * settle_mu (they hold no uinotify lock either); the rearm hooks' own
+ * calls into the loop, and the loop thread they start, pass through.
+ */
+static unsigned fork_nhooks; /* the hooks the fork handlers ran */
+
+static void settle_slow(bool start_thread)
+{
+	if (atomic_load(&fork_pending) && !tls_loop_thread &&
+	    !(tls_settle & SETTLING)) {
+		pthread_mutex_lock(&settle_mu);
+		if (atomic_load(&fork_pending)) {
+			tls_settle = SETTLING | (start_thread ? 0 : NO_THREAD);
+			for (unsigned i = 0; i < fork_nhooks; i++)
+				if (L.hooks[i]->rearm)
+					L.hooks[i]->rearm();
+			tls_settle = 0;
+			atomic_store(&fork_pending, false);
+		}
+		pthread_mutex_unlock(&settle_mu);
+	}
+	if (start_thread && !(tls_settle & SETTLING) &&
+	    atomic_load(&L.thread_pending)) {
+		loop_lock();
+		(void)ensure_running_locked(); /* else at the next call */
+		loop_unlock();
+	}
+}
+
+/* One load or two on the way of every drain and dispatch_enter. */
+static inline void settle(void)
+{
+	if (__builtin_expect(
+		    atomic_load_explicit(&fork_pending, memory_order_acquire) ||
+			    atomic_load_explicit(&L.thread_pending,
+						 memory_order_relaxed),
+		    0))
+		settle_slow(true);
+}
+
+void uin_loop_fork_settle(bool start_thread)
+{
+	settle_slow(start_thread);
+}
+
+bool uin_loop_fork_torn(void)
+{
+	return atomic_load(&fork_torn);
 }
 
 /* Under the dispatch lock. */
@@ -429,11 +521,11 @@ static void run_drains_locked(void)
 	 * frees only registrations deleted before its batch. */
 	struct uin_loop_reg *snap[MAX_DRAIN];
 	int n = 0;
-	pthread_mutex_lock(&loop_mu);
+	loop_lock();
 	for (struct uin_loop_reg *r = L.regs; r && n < MAX_DRAIN; r = r->next)
 		if (r->flags & UIN_LOOP_DRAIN)
 			snap[n++] = r;
-	pthread_mutex_unlock(&loop_mu);
+	loop_unlock();
 	for (int i = 0; i < n; i++)
 		if (!atomic_load(&snap[i]->dead))
 			snap[i]->cb(snap[i]->arg, EPOLLIN);
@@ -442,6 +534,7 @@ static void run_drains_locked(void)
 static void dispatch_lock(void)
 {
 	atomic_fetch_add(&api_waiters, 1);
+	uin_tls_locks++;
 	pthread_mutex_lock(&dispatch_mu);
 	atomic_fetch_sub(&api_waiters, 1);
 	tls_dispatching = true;
@@ -451,12 +544,12 @@ static void dispatch_unlock(void)
 {
 	tls_dispatching = false;
 	pthread_mutex_unlock(&dispatch_mu);
+	uin_tls_locks--;
 }
 
 void uin_loop_drain(void)
 {
-	if (atomic_load_explicit(&L.thread_pending, memory_order_relaxed))
-		uin_loop_fork_child_start();
+	settle();
 	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 ||
 	    tls_dispatching)
 		return;
@@ -467,6 +560,8 @@ void uin_loop_drain(void)
 
 void uin_loop_dispatch_enter(void)
 {
+	if (tls_enter_depth == 0)
+		settle();
 	if (tls_enter_depth++ == 0) {
 		/* On the loop thread, or in a drain, the lock is ours already. */
 		tls_enter_took = !tls_dispatching;
@@ -498,53 +593,60 @@ bool uin_loop_in_dispatch(void)
 
 bool uin_loop_running(void)
 {
-	pthread_mutex_lock(&loop_mu);
+	loop_lock();
 	bool r = L.running;
-	pthread_mutex_unlock(&loop_mu);
+	loop_unlock();
 	return r;
 }
 
 int uin_loop_register_fork_hooks(const struct uin_loop_fork_hooks *hooks)
 {
 	pthread_once(&fork_once, register_atfork);
-	pthread_mutex_lock(&loop_mu);
+	loop_lock();
 	int err = 0;
-	if (L.nhooks == MAX_FORK_HOOKS)
+	unsigned n = atomic_load(&L.nhooks);
+	if (n == MAX_FORK_HOOKS) {
 		err = -ENOSPC;
-	else
-		L.hooks[L.nhooks++] = hooks;
-	pthread_mutex_unlock(&loop_mu);
+	} else {
+		L.hooks[n] = hooks;
+		atomic_store(&L.nhooks, n + 1);
+	}
+	loop_unlock();
 	return err;
 }
 
-/* Fork ---------------------------------------------------------------------
+/* Fork: the handlers ---------------------------------------------------------
+ * O(1), no allocation, no callback, no loop over registrations or watches.
  * Order: dispatch lock, then each source's prepare (its own locks, which
- * rank below the dispatch lock), then loop_mu.  L.hooks only grows, and
- * only under loop_mu; reading the count before taking loop_mu can miss a
- * source registered concurrently with the fork, whose locks then stay
- * untaken - harmless for a source that has done nothing yet.
+ * rank below the dispatch lock), then loop_mu.  L.hooks only grows, its
+ * count published after the entry; a source registered concurrently with
+ * the fork may be missed, whose locks then stay untaken - harmless for a
+ * source that has done nothing yet.
+ *
+ * A thread that holds (or waits for) one of those locks forks only from a
+ * signal handler or a callback: waiting for them could deadlock (the
+ * holder may wait for this thread), so then nothing is taken and the
+ * child is torn (fork_torn): a copy of a thread in the middle of our code,
+ * which must exec or _exit.  Its copies of our kernel-side descriptors
+ * are still closed, so that nothing it does can change the parent's epoll
+ * set or steal the parent's events.
  */
-static unsigned fork_nhooks;
-/* A handler on the loop thread may fork (to spawn a program): it already
- * holds the dispatch lock.  Its child must exec or _exit: it is a copy of
- * a thread inside a handler, holding engine locks. */
-static bool fork_took_dispatch;
+static bool fork_quiesced;
+
+bool uin_loop_held_here(void)
+{
+	if (uin_tls_locks || tls_dispatching || (tls_settle & SETTLING))
+		return true;
+	return false;
+}
 
 static void atfork_prepare(void)
 {
-	fork_took_dispatch = !tls_dispatching;
-	if (fork_took_dispatch) {
-		pthread_mutex_lock(&dispatch_mu);
-		/* What the kernel queued before the fork goes into the
-		 * queues the child copies (its own kernel watches start
-		 * from the fork). */
-		tls_dispatching = true;
-		run_drains_locked();
-		tls_dispatching = false;
-	}
-	pthread_mutex_lock(&loop_mu);
-	fork_nhooks = L.nhooks;
-	pthread_mutex_unlock(&loop_mu);
+	fork_nhooks = atomic_load(&L.nhooks);
+	fork_quiesced = !uin_loop_held_here();
+	if (!fork_quiesced)
+		return;
+	pthread_mutex_lock(&dispatch_mu);
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->prepare)
 			L.hooks[i]->prepare();
@@ -553,51 +655,41 @@ static void atfork_prepare(void)
 
 static void atfork_parent(void)
 {
+	if (!fork_quiesced)
+		return;
 	pthread_mutex_unlock(&loop_mu);
 	for (unsigned i = fork_nhooks; i-- > 0;)
 		if (L.hooks[i]->parent)
 			L.hooks[i]->parent();
-	if (fork_took_dispatch)
-		pthread_mutex_unlock(&dispatch_mu);
+	pthread_mutex_unlock(&dispatch_mu);
 }
 
 static void atfork_child(void)
 {
-	/* The child has one thread, this one, which holds both mutexes. */
-	pthread_mutex_init(&loop_mu, NULL);
+	/* The child's copies; the parent's epoll set stays as it is. */
 	if (L.epfd >= 0)
-		close(L.epfd); /* the child's copy; the parent's stays */
+		close(L.epfd);
 	if (L.evfd >= 0)
 		close(L.evfd);
 	L.epfd = L.evfd = -1;
 	L.running = false;
 	atomic_store(&L.thread_pending, false);
-	/* The registrations' fds belong to the sources, whose child hooks
-	 * below forget or replace them. */
-	while (L.regs) {
-		struct uin_loop_reg *r = L.regs;
-		L.regs = r->next;
-		if (r->is_timer)
-			close(r->fd);
-		uin_free(r);
+	if (!fork_quiesced) {
+		atomic_store(&fork_torn, true);
+		for (unsigned i = 0; i < fork_nhooks; i++)
+			if (L.hooks[i]->child)
+				L.hooks[i]->child(false);
+		return;
 	}
-	free_zombies_locked();
-	L.nregs = 0;
+	/* One thread, this one, which holds both mutexes. */
+	pthread_mutex_init(&loop_mu, NULL);
+	pthread_mutex_init(&dispatch_mu, NULL);
+	pthread_mutex_init(&settle_mu, NULL);
+	L.inherited = true; /* forgotten at the first loop_lock */
 	atomic_store(&L.ndrain, 0);
 	atomic_store(&api_waiters, 0); /* those threads are not in the child */
-	for (struct uin_loop_job *j = L.jobs; j; j = j->next)
-		j->queued = false;
-	L.jobs = NULL;
-	L.jobs_tail = &L.jobs;
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->child)
-			L.hooks[i]->child();
-	if (!fork_took_dispatch)
-		return; /* a copy of a callback: it must exec or _exit */
-	pthread_mutex_init(&dispatch_mu, NULL);
-	atomic_store(&in_fork_child, true);
-	for (unsigned i = 0; i < fork_nhooks; i++)
-		if (L.hooks[i]->rearm)
-			L.hooks[i]->rearm();
-	atomic_store(&in_fork_child, false);
+			L.hooks[i]->child(true);
+	atomic_store(&fork_pending, fork_nhooks > 0);
 }

@@ -16,18 +16,28 @@
  * Lock order: dispatch lock -> engine locks -> the sources lock (mounts.h)
  * -> the loop's own mutex.  Callbacks may call the producer hooks.
  *
- * FORK.  pthread_atfork handlers take the dispatch lock, the sources lock
- * and the loop mutex before fork(), so the loop thread is never inside a
- * callback (holding an engine lock) at the moment of the fork; before
- * that, prepare delivers what the UIN_LOOP_DRAIN fds hold, so that the
- * child's copy of every queue has every event that happened before the
- * fork.  In the child there is no loop thread; the child forgets every
- * registration (the fds belong to the parent's sources: see each source's
- * fork hooks), then each source re-arms what it observed, which starts
- * the child's own loop.  The child never touches the parent's epoll fd,
- * so the parent is unaffected.
- * A handler that forks (on the loop thread) does not deadlock; its child is
- * a copy of a thread inside a handler and must exec or _exit.
+ * FORK.  The pthread_atfork handlers are O(1): no allocation, no
+ * callback, no loop over registrations or watches.  prepare takes the
+ * dispatch lock, the sources lock and the loop mutex (a fixed number of
+ * locks, as glibc's own handlers do), so the loop thread is never inside
+ * a callback (holding an engine lock) at the moment of the fork; it does
+ * not deliver what the kernel has queued (the drop-in's fork() does that
+ * before calling libc's, outside the handlers).  In the child, the
+ * handler closes its copies of the epoll fd and the wake-up eventfd (the
+ * parent's epoll set is never touched), re-initialises the locks and
+ * marks the child: every registration is forgotten at the child's first
+ * lock of the loop, and the sources' rearm hooks run at its first
+ * uin_loop_drain or uin_loop_dispatch_enter (every read, FIONREAD,
+ * add_watch, rm_watch, close of an instance), or at uin_loop_fork_settle,
+ * as libuv's uv_loop_fork() re-arms a loop, which starts the child's
+ * own loop thread.
+ * A fork from a thread that holds one of those locks (a signal handler
+ * that interrupted our code, a callback that forks to spawn a program)
+ * takes nothing and does not wait: its child is a copy of a thread inside
+ * the library, marked torn (uin_loop_fork_torn), must exec or _exit, and
+ * re-arms nothing.  vfork, _Fork and posix_spawn run no handler: their
+ * child must exec or _exit (only async-signal-safe calls) and the parent
+ * is unaffected.
  *
  * Functions return 0 or a negative errno.
  */
@@ -126,33 +136,44 @@ void uin_loop_run_drains(void);
 
 /*
  * Fork hooks of a source, run by the loop's pthread_atfork handlers in a
- * fixed order (see FORK above).  prepare runs after the dispatch lock is
- * taken and what the UIN_LOOP_DRAIN sources held has been delivered; child
- * runs in the child after the loop has been reset, to put the source's
- * locks and fds right; rearm runs in the child once every lock is free
- * again (none is held), to make the watches inherited from the parent
- * report in the child (it may register fds and timers, which starts the
- * child's loop thread).  rearm does not run in the child of a fork made
- * inside a callback: that child must exec or _exit.  At most a few sources
- * register; registration is permanent.
+ * fixed order (see FORK above); each must be O(1) and async-signal-safe.
+ * A source counts its locks in uin_tls_locks (below): while the forking
+ * thread holds one, prepare does not run and the child is torn.  prepare
+ * runs after the dispatch lock is taken, to take the source's own locks;
+ * parent releases them; child(quiesced) runs in the child after the
+ * loop's fds are closed, to forget the parent's fds and (quiesced) put
+ * the source's locks right.  rearm runs in the child's first settle
+ * (uin_loop_fork_settle), no lock held, to make the watches inherited
+ * from the parent report in the child (it may register fds and timers,
+ * which starts the child's loop thread); never in a torn child.  At most
+ * a few sources register; registration is permanent.
  */
 struct uin_loop_fork_hooks {
 	void (*prepare)(void);
 	void (*parent)(void);
-	void (*child)(void);
+	void (*child)(bool quiesced);
 	void (*rearm)(void);
 };
 int uin_loop_register_fork_hooks(const struct uin_loop_fork_hooks *hooks);
 
 /*
- * In a fork child, the loop thread is started after the fork handlers when
- * the drop-in library asked for it (uin_loop_defer_fork_start, at load;
- * its fork() interposer then calls uin_loop_fork_child_start once fork()
- * has returned) and under the sanitizers; otherwise inside the handler.
- * The child's next uin_loop_drain (every read) starts it too.
+ * In a fork child, run the sources' rearm hooks now if they have not run
+ * (and start the loop thread unless !start_thread: the drop-in's fork()
+ * under a sanitizer leaves it to the next drain, see UIN_SANITIZED).
+ * Call it with no uinotify lock held.  Elsewhere: one atomic load.
  */
-void uin_loop_defer_fork_start(void);
-int uin_loop_fork_child_start(void);
+void uin_loop_fork_settle(bool start_thread);
+/* Whether this process is a torn fork child (FORK above). */
+bool uin_loop_fork_torn(void);
+/*
+ * Our locks (the loop's, the sources', the drop-in's) that this thread
+ * holds or waits for: raised before the wait, lowered after the unlock,
+ * so that a fork from a signal handler that interrupts either takes none.
+ */
+extern __thread unsigned uin_tls_locks;
+/* Whether the calling thread holds, or waits for, one of our locks, or is
+ * dispatching: a fork, or a drain, from here would wait for itself. */
+bool uin_loop_held_here(void);
 
 /* Built with ASan or TSan, whose fork interception leaves a thread started
  * by fork()'s caller before it returns stuck on an allocator lock: the

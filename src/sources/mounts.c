@@ -359,28 +359,31 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 void uin_sources_lock(void)
 {
+	uin_tls_locks++ /* loop.h */;
 	pthread_mutex_lock(&sources_mu);
 }
 
 void uin_sources_unlock(void)
 {
 	pthread_mutex_unlock(&sources_mu);
+	uin_tls_locks--;
 }
 
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&sources_mu);
-	uin_kernel_atfork_prepare();
 }
 static void fork_parent(void)
 {
 	pthread_mutex_unlock(&sources_mu);
 }
-static void fork_child(void)
+static void fork_child(bool quiesced)
 {
-	pthread_mutex_init(&sources_mu, NULL);
+	if (quiesced)
+		pthread_mutex_init(&sources_mu, NULL);
 	uin_kernel_atfork_child();
-	uin_scan_atfork_child();
+	if (quiesced)
+		uin_scan_atfork_child();
 }
 static void fork_rearm(void)
 {

@@ -2543,9 +2543,11 @@ void uin_scan_recover(struct uin_mount *m)
 /* Fork ------------------------------------------------------------------------------
  * A child goes on scanning where its parent was: it has a copy of every
  * snapshot and the same O_PATH descriptors (fork shares them; they close
- * on exec), so a watch needs nothing but a timer in the child's loop.  A
- * tick that the fork cut between its two halves (tick and attr_job) is
- * finished in the child; the parent finishes its own.
+ * on exec), so a watch needs nothing but a timer in the child's loop,
+ * armed at the child's first settle (loop.h), which also compares what
+ * changed since the fork.  A tick that the fork cut between its two
+ * halves (tick and attr_job) is finished in the child; the parent
+ * finishes its own.  The child handler only re-initialises locks.
  */
 void uin_scan_atfork_child(void)
 {
