@@ -447,3 +447,41 @@ TEST(one_close_write_per_append_whatever_the_mask_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A watched file with two links on a bindfs mount, the watched name
+ * unlinked through the mount: the kernel gives ATTRIB only (the file lives
+ * on under the other name), and so must we, across many ticks.  bindfs
+ * works by path: once the name is gone its node answers ENOENT, which must
+ * not read as a death.  When the other link goes too (the kernel, whose
+ * inode for that name is another, says nothing), the scanner finds the
+ * object gone and ends the watch: DELETE_SELF, IGNORED.
+ */
+TEST(unlinking_one_of_two_links_is_no_death_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600], s2[600], m2[600];
+	CHECK_OK(mkdir(SP("d"), 0755));
+	write_text(SP("d/a"), "x", O_CREAT);
+	CHECK_OK(link(SP("d/a"), SP2("d/b")));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/a"), IN_ATTRIB | IN_DELETE_SELF), 1);
+	struct evs l = {0};
+	CHECK_OK(unlink(MP("d/a")));
+	CHECK_OK(uin_scan_wait_ticks(20, 5000));
+	read_now(fd, true, &l);
+	if (l.n != 1 || l.v[0].mask != IN_ATTRIB)
+		evs_dump("after the first unlink", &l);
+	CHECK_EQ(l.n, 1);
+	CHECK_HEX(l.v[0].mask, IN_ATTRIB);
+	l.n = 0;
+	CHECK_OK(unlink(MP2("d/b")));
+	CHECK(wait_event(fd, &l, 1, IN_IGNORED, NULL, 8000) >= 0);
+	CHECK(evs_find(&l, 0, 1, IN_DELETE_SELF, NULL) >= 0);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

@@ -2437,6 +2437,29 @@ static void tick_cb(void *arg, uint32_t events)
 
 /* The kernel source's side ------------------------------------------------------ */
 
+/*
+ * After a local unlink or rmdir (the kernel reported it): whether the
+ * kernel's own inode for sw has no link left, which is when the kernel
+ * would end its watch were our descriptor not holding the inode.  Its
+ * cached count, not the server's (AT_STATX_DONT_SYNC): the kernel counted
+ * this unlink itself (FUSE and NFS drop the count on the reply).  Asking
+ * the server instead misleads on a FUSE filesystem that works by path
+ * (bindfs): the name is gone, so the node answers ENOENT, though the file
+ * lives on under another link.  Unknown (statx failed): the server's
+ * answer, sw_dead.
+ */
+static bool kernel_unlinked(struct uin_scan_watch *sw)
+{
+	struct statx stx;
+	STAT_ADD(statx, 1);
+	if (statx(sw->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_NLINK,
+		  &stx) == 0 &&
+	    (stx.stx_mask & STATX_NLINK))
+		return stx.stx_nlink == 0;
+	struct scan_attrs a;
+	return sw_dead(sw, &a);
+}
+
 /* The watched child of d named name whose last link is gone: end it now,
  * before the kernel's P DELETE goes out (the kernel would have, but our
  * descriptor keeps the inode alive). */
@@ -2445,8 +2468,7 @@ static void kill_dead_child(struct uin_scan_watch *d, const char *name)
 	for (struct uin_scan_watch *c = d->child_head; c; c = c->sib_next) {
 		if (!c->pname || strcmp(c->pname, name) || c->fd < 0)
 			continue;
-		struct scan_attrs a;
-		if (sw_dead(c, &a))
+		if (kernel_unlinked(c))
 			kill_sw(c, false);
 		return;
 	}
@@ -2513,8 +2535,7 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 	if ((k & LK_ATTRIB) && !sw->is_dir && sw->fd >= 0) {
 		/* The unlink of its last link: the kernel's DELETE_SELF
 		 * waits for our descriptor; give the ATTRIB, then the end. */
-		struct scan_attrs a;
-		if (sw_dead(sw, &a)) {
+		if (kernel_unlinked(sw)) {
 			struct uinotify_inode *in = sw_inode(sw);
 			if (in) {
 				uinotify_hook_inode(in, mask, 0);
