@@ -1306,7 +1306,12 @@ static bool sw_dead(struct uin_scan_watch *c, struct scan_attrs *now)
 {
 	if (c->fd < 0)
 		return true;
-	return stale(c, uin_scan_sx(c->fd, NULL, force_self(c), now), now);
+	int err = uin_scan_sx(c->fd, NULL, force_self(c), now);
+	if (stale(c, err, now))
+		return true;
+	if (err)
+		*now = c->own; /* no answer (EIO, ENOMEM): nothing changed */
+	return false;
 }
 
 /* A new descriptor for c from its (new) name in dirfd; verifies it. */
@@ -2074,6 +2079,8 @@ static void look_at(struct uin_scan_watch *sw, struct changes *ch,
 		}
 		return;
 	}
+	if (err)
+		return; /* no answer this tick (EIO, ENOMEM): look again */
 	sw->gone = false;
 	sw->gone_ticks = 0;
 	sw->cur = a;
