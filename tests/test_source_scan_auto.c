@@ -485,3 +485,42 @@ TEST(unlinking_one_of_two_links_is_no_death_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A watched file on a bindfs mount, its watch asking for neither ATTRIB
+ * nor DELETE_SELF, unlinked through the mount: the kernel has the IN_IGNORED
+ * queued when unlink returns, and so must we (FIONREAD counts it, poll
+ * says readable), though the scanner's descriptor keeps the kernel's own
+ * from coming.
+ */
+TEST(unlinked_file_ignored_when_unlink_returns_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600];
+	CHECK_OK(mkdir(SP("d"), 0755));
+	write_text(SP("d/f"), "x", O_CREAT);
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/f"), IN_MODIFY), 1);
+	CHECK_OK(unlink(MP("d/f")));
+	/* FIONREAD first: a poll(fd, 0) before any call of ours can still
+	 * miss what the kernel source has not handed over (issue 14). */
+	int avail = -1;
+	CHECK_OK(uinotify_ioctl(fd, FIONREAD, &avail));
+	CHECK_EQ(avail, (int)sizeof(struct inotify_event));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	CHECK_EQ(poll(&p, 1, 0), 1);
+	struct evs l = {0};
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 1);
+	CHECK_HEX(l.v[0].mask, IN_IGNORED);
+	/* and nothing more, over ticks */
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 1);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

@@ -320,6 +320,18 @@ static uint32_t kernel_arg(uint32_t mask, bool excl)
 	return mask | (excl ? IN_EXCL_UNLINK : 0) | (mask ? 0 : IN_UNMOUNT);
 }
 
+/*
+ * What the kernel watch asks for beyond what the watches want, for the
+ * scanner beside it: a scanned file's IN_ATTRIB, which is how a local
+ * unlink of its last link shows while the scanner's descriptor keeps the
+ * kernel from saying DELETE_SELF (scan.c, uin_scan_kernel_event).  The
+ * engine delivers it only to watches that asked.
+ */
+static uint32_t scanner_needs(const struct uin_src_inode *u)
+{
+	return u->sw && !uinotify_inode_is_dir(u->inode) ? IN_ATTRIB : 0;
+}
+
 /* Attach, update, detach --------------------------------------------------- */
 
 static void unlink_user(struct uin_kwatch *kw, struct uin_src_inode *si)
@@ -514,7 +526,7 @@ void uin_kernel_update(struct uin_src_inode *si)
 	uint32_t need = 0;
 	bool any = false;
 	for (struct uin_src_inode *u = kw->users; u; u = u->kw_next) {
-		need |= u->need;
+		need |= u->need | scanner_needs(u);
 		any |= u->watched;
 	}
 	bool excl = any && users_all_excl(kw);
@@ -588,7 +600,8 @@ static int collect(struct uin_kwatch *kw, uint32_t mask, enum ev_kind kind,
 	int n = 0;
 	for (struct uin_src_inode *u = kw->users; u && n < MAX_USERS;
 	     u = u->kw_next) {
-		if (kind == EV_EVENT && !(u->need & mask & IN_ALL_EVENTS))
+		if (kind == EV_EVENT &&
+		    !((u->need | scanner_needs(u)) & mask & IN_ALL_EVENTS))
 			continue;
 		struct uinotify_inode *in =
 			uinotify_inode_lookup(uinotify_inode_sb(u->inode),
