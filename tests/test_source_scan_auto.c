@@ -524,3 +524,59 @@ TEST(unlinked_file_ignored_when_unlink_returns_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A watched directory renamed through the mount, within its parent and
+ * into a sibling: the scanner reads it again where it is now, before it
+ * has taken the rename in; those reads are ours and must not show as
+ * OPEN/ACCESS/CLOSE_NOWRITE under the new name (they did: the mute knew
+ * the directory by its old name and parent).  The kernel's MOVED_FROM,
+ * MOVED_TO and MOVE_SELF are all there is.
+ */
+TEST(scanner_reads_of_a_renamed_dir_not_reported_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600], m2[600];
+	CHECK_OK(mkdir(SP("p"), 0755));
+	CHECK_OK(mkdir(SP("p/s"), 0755));
+	CHECK_OK(mkdir(SP("p/q"), 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p"), IN_ALL_EVENTS), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP2("p/s"), IN_ALL_EVENTS), 2);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p/q"), IN_ALL_EVENTS), 3);
+	struct evs l = {0};
+	CHECK_OK(rename(MP("p/s"), MP2("p/t")));
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	CHECK_OK(rename(MP("p/t"), MP2("p/q/t")));
+	/* changes behind the mount in it: the scanner reads it, often */
+	write_text(SP("p/q/t/x"), NULL, O_CREAT);
+	CHECK(wait_event(fd, &l, 2, IN_CREATE, "x", 5000) >= 0);
+	CHECK_OK(uin_scan_wait_ticks(20, 5000));
+	read_now(fd, true, &l);
+	for (size_t i = 0; i < l.n; i++)
+		if (l.v[i].mask & (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)) {
+			evs_dump("events", &l);
+			uin_test_fail(__FILE__, __LINE__, "a scanner read");
+		}
+	CHECK(evs_find(&l, 0, 1, IN_MOVED_FROM | IN_ISDIR, "s") >= 0);
+	CHECK(evs_find(&l, 0, 1, IN_MOVED_TO | IN_ISDIR, "t") >= 0);
+	CHECK(evs_find(&l, 0, 3, IN_MOVED_TO | IN_ISDIR, "t") >= 0);
+	CHECK(evs_find(&l, 0, 2, IN_MOVE_SELF, NULL) >= 0);
+	/* Someone else's listing of it is real: P half in q, S half. */
+	l.n = 0;
+	uin_loop_dispatch_enter();
+	DIR *dir = opendir(MP("p/q/t"));
+	CHECK(dir);
+	while (readdir(dir))
+		;
+	closedir(dir);
+	uin_loop_dispatch_exit();
+	CHECK(wait_event(fd, &l, 3, IN_OPEN | IN_ISDIR, "t", 5000) >= 0);
+	CHECK(wait_event(fd, &l, 2, IN_OPEN | IN_ISDIR, NULL, 5000) >= 0);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

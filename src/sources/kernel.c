@@ -690,8 +690,9 @@ static bool muted(const struct inotify_event *e)
 		return false;
 	if (!e->len)
 		return e->wd == mute.self_kwd;
-	return e->wd == mute.parent_kwd && mute.name &&
-	       !strcmp(e->name, mute.name);
+	return (e->wd == mute.parent_kwd ||
+		mute.parent_kwd == UIN_KERNEL_ANY_WD) &&
+	       mute.name && !strcmp(e->name, mute.name);
 }
 
 int uin_kernel_reads_kwd(const struct uin_src_inode *si)
@@ -715,7 +716,7 @@ static void ks_event(const struct inotify_event *e)
 		}
 		return;
 	}
-	if ((mute.self_kwd >= 0 || mute.parent_kwd >= 0) && muted(e))
+	if ((mute.self_kwd >= 0 || mute.parent_kwd != -1) && muted(e))
 		return;
 
 	struct uinotify_inode *in[MAX_USERS];

@@ -49,8 +49,10 @@ int uin_kernel_reads_kwd(const struct uin_src_inode *si);
 /*
  * Under the dispatch lock, around a drain that follows the scanner's read
  * of a directory: drop OPEN/ACCESS/CLOSE_NOWRITE|ISDIR read from kernel
- * wd self_kwd without a name, or from parent_kwd with name (-1: none).
+ * wd self_kwd without a name, or from parent_kwd with name (-1: none;
+ * UIN_KERNEL_ANY_WD: from any wd, with that name).
  */
+#define UIN_KERNEL_ANY_WD (-2)
 void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name);
 void uin_kernel_unmute_reads(void);
 

@@ -782,29 +782,55 @@ static void deferred_forget(struct uin_scan_watch *d)
  * when a kernel watch reports those, bracket the read with drains and drop
  * them (kernel.c, mute).
  */
+/*
+ * The name d has now, as the kernel will give it in its parent's P event:
+ * the last component of its descriptor's path, which follows renames the
+ * scanner has not taken in yet (a local rename the kernel just reported:
+ * d->pname is still the old name, d->parent perhaps the old parent).
+ * Empty when unknown (no /proc, the root of the mount, deleted).
+ */
+static void current_name(const struct uin_scan_watch *d, char out[NAME_MAX + 1])
+{
+	char proc[40], path[PATH_MAX];
+	out[0] = 0;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", d->fd);
+	ssize_t n = UIN_SYS_RETRY("scan.mute.readlink",
+				  readlink(proc, path, sizeof path - 1));
+	if (n <= 1 || n >= (ssize_t)sizeof path - 1)
+		return;
+	path[n] = 0;
+	if (n > 10 && !strcmp(path + n - 10, " (deleted)"))
+		return;
+	const char *base = strrchr(path, '/');
+	if (base && base[1] && strlen(base + 1) <= NAME_MAX)
+		snprintf(out, NAME_MAX + 1, "%s", base + 1);
+}
+
 static int read_dir_quiet(struct uin_scan_watch *d, struct scan_dents *dents)
 {
-	int self_kwd = -1, parent_kwd = -1;
-	if (with_kernel(d)) {
+	int self_kwd = -1;
+	bool mute = with_kernel(d);
+	if (mute) {
 		uin_sources_lock();
 		self_kwd = uin_kernel_reads_kwd(d->si);
-		if (d->parent && d->pname)
-			parent_kwd = uin_kernel_reads_kwd(d->parent->si);
 		uin_sources_unlock();
 	}
-	bool mute = self_kwd >= 0 || parent_kwd >= 0;
-	/* Our copy: the drain may move d (its name is then freed). */
+	/* The P half is matched by name in whichever kernel-watched
+	 * directory holds d now (UIN_KERNEL_ANY_WD): its parent may have
+	 * changed since the scanner last looked. */
 	char name[NAME_MAX + 1] = "";
-	if (mute && d->pname)
-		snprintf(name, sizeof name, "%s", d->pname);
 	if (mute)
 		uin_loop_run_drains();
+	if (d->fd < 0)
+		return -ENOENT; /* ended by what the kernel said */
+	if (mute)
+		current_name(d, name);
 	if (d->fd < 0)
 		return -ENOENT; /* ended by what the kernel said */
 	STAT_ADD(dir_reads, 1);
 	int err = uin_scan_read_dir(d->fd, dents);
 	if (mute) {
-		uin_kernel_mute_reads(self_kwd, parent_kwd,
+		uin_kernel_mute_reads(self_kwd, UIN_KERNEL_ANY_WD,
 				      name[0] ? name : NULL);
 		uin_loop_run_drains();
 		uin_kernel_unmute_reads();
