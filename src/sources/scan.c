@@ -808,16 +808,19 @@ static void current_name(const struct uin_scan_watch *d, char out[NAME_MAX + 1])
 
 static int read_dir_quiet(struct uin_scan_watch *d, struct scan_dents *dents)
 {
-	int self_kwd = -1;
-	bool mute = with_kernel(d);
-	if (mute) {
+	int self_kwd = -1, parent_kwd = -1;
+	if (with_kernel(d)) {
 		uin_sources_lock();
 		self_kwd = uin_kernel_reads_kwd(d->si);
+		if (d->parent && d->pname)
+			parent_kwd = uin_kernel_reads_kwd(d->parent->si);
 		uin_sources_unlock();
 	}
-	/* The P half is matched by name in whichever kernel-watched
+	/* Muted when a kernel watch on d or on the parent we know asks for
+	 * reads.  The P half is then matched by name in whichever watched
 	 * directory holds d now (UIN_KERNEL_ANY_WD): its parent may have
 	 * changed since the scanner last looked. */
+	bool mute = self_kwd >= 0 || parent_kwd >= 0;
 	char name[NAME_MAX + 1] = "";
 	if (mute)
 		uin_loop_run_drains();
