@@ -633,9 +633,22 @@ TEST(fork_rearm_off)
 /*
  * fork() after a watched directory was renamed: its kernel watch cannot be
  * made again in the child (the path it had names another directory now,
- * which must not report to it); the other watches work; the parent's
- * watch on the renamed directory still reports.
+ * which must not report to it), so its watch ends there with IN_IGNORED;
+ * the other watches work; the parent's watch on the renamed directory
+ * still reports.
  */
+/* Whether s holds a record (wd, mask) without a name. */
+static bool stream_has_self(const struct stream *s, int32_t wd, uint32_t mask)
+{
+	for (size_t off = 0; off + sizeof(struct inotify_event) <= s->len;) {
+		const struct inotify_event *e = (const void *)(s->buf + off);
+		if (e->wd == wd && (e->mask & mask) == mask && !e->len)
+			return true;
+		off += sizeof *e + e->len;
+	}
+	return false;
+}
+
 TEST(fork_child_after_rename)
 {
 #ifdef UIN_TSAN
@@ -664,6 +677,8 @@ TEST(fork_child_after_rename)
 			_exit(11);
 		if (stream_has(&rec.s, 2, IN_CREATE, "impostor"))
 			_exit(12);
+		if (!stream_has_self(&rec.s, 2, IN_IGNORED))
+			_exit(13);
 		_exit(0);
 	}
 	int status;

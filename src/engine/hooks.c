@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "engine/hooks_private.h"
 #include "engine/internal.h"
 
 #define PATH_EVENTS                                                          \
@@ -232,6 +233,12 @@ UINOTIFY_EXPORT void uinotify_hook_inode_dead(struct uinotify_inode *inode)
 {
 	if (inode)
 		end_watches(inode, IN_DELETE_SELF);
+}
+
+void uin_hook_inode_lost(struct uinotify_inode *inode)
+{
+	if (inode)
+		end_watches(inode, 0);
 }
 
 UINOTIFY_EXPORT void uinotify_hook_unlinked(struct uinotify_inode *inode,

@@ -53,5 +53,18 @@ long uinotify_debug_fault_find(const char *name);  /* its number, or -1 */
 int uinotify_debug_fail_syscall(long i, long n, int err, bool persistent);
 /* Calls at any point since the process started. */
 long uinotify_debug_syscall_calls(void);
+/*
+ * Beside that: every call at point i fails with err from now on (err 0:
+ * no more); a few points at once.  -1 if there is no point i or no room.
+ */
+int uinotify_debug_fail_always(long i, int err);
+
+/*
+ * For the drop-in's test build: arm what UINOTIFY_TEST_FAULT asks
+ * (engine/fault.c), and append every point's counts to the file
+ * UINOTIFY_TEST_FAULT_REPORT names when the process exits.
+ */
+void uin_fault_from_env(void);
+void uin_fault_report_at_exit(void);
 
 #endif

@@ -92,10 +92,18 @@
  * with IN_DONT_FOLLOW, then reads its instance's fdinfo, which names the
  * inode behind every wd, and takes back the watches that landed on
  * another inode: an object renamed or deleted since its watch was made is
- * not found, and its watches stay silent in the child (counted as
- * rearm_lost).  What the kernel had queued but the loop had not read at
- * the fork reaches the parent only (the drop-in's fork() delivers it
- * first, so that the child's copy of each instance holds it too).
+ * not found.  A watch that cannot be made again (not at its path, or a
+ * call of the child failed: no descriptor for the instance, ENOSPC or
+ * ENOMEM from the kernel, no memory) is not left silent: it goes on the
+ * lost list, and every engine watch on it ends with IN_IGNORED alone
+ * (deliver_lost, with no lock held: at the settle that re-armed, or by the
+ * rearm job), as Linux ends a watch it drops; counted as rearm_lost.  The
+ * program can tell which wd ended and add its path again.  (An add_watch
+ * that makes the kernel watch of a lost one again before that delivery
+ * takes its engine inode off it: attach.)  What the kernel had queued but
+ * the loop had not read at the fork reaches the parent only (the drop-in's
+ * fork() delivers it first, so that the child's copy of each instance
+ * holds it too).
  *
  * LOCKS.  All state here is under the sources lock (mounts.h), except the
  * cookie map and the read buffer, which only the dispatcher touches (under
@@ -116,6 +124,7 @@
 
 #include "engine/alloc.h"
 #include "engine/fault.h"
+#include "engine/hooks_private.h"
 #include "instance/config.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
@@ -135,8 +144,10 @@ struct uin_kwatch {
 	bool kexcl;                  /* IN_EXCL_UNLINK asked of the kernel */
 	bool unmounted;              /* IN_UNMOUNT seen: IGNORED is no death */
 	bool deleted;                /* DELETE_SELF seen, IGNORED to follow */
+	bool lost;                   /* on ks.lost (fork child) */
 	struct uin_src_inode *users; /* via users->kw_next */
 	struct uin_kwatch *hash_next; /* by kwd */
+	struct uin_kwatch *lost_next; /* on ks.lost */
 	/* Where the inode was when the watch was made, for a fork child. */
 	char *path;                  /* NULL if it had no name */
 	unsigned dev_major, dev_minor;
@@ -157,6 +168,9 @@ static struct {
 	struct uin_kwatch **rearm_buckets;
 	size_t rearm_nbuckets;
 	long rearm_n;
+	/* Inherited watches rearm could not make, their IGNORED still to be
+	 * delivered (via lost_next). */
+	struct uin_kwatch *lost;
 	unsigned epoch;             /* one more in each fork child */
 	struct uin_loop_job close_job;
 	struct uin_loop_job rearm_job; /* fork child, async */
@@ -352,6 +366,12 @@ static void kw_free(struct uin_kwatch *kw)
 		kw_unhash(kw);
 		inotify_rm_watch(ks.fd, kwd);
 	}
+	if (kw->lost) {
+		struct uin_kwatch **pp = &ks.lost;
+		while (*pp != kw)
+			pp = &(*pp)->lost_next;
+		*pp = kw->lost_next;
+	}
 	if (hint.kw == kw)
 		hint.kw = NULL;
 	uin_free(kw->path);
@@ -420,14 +440,14 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 		want = IN_ALL_EVENTS;
 	bool want_excl = known && (r->in_flags & IN_EXCL_UNLINK);
 	rearm_locked(); /* a fork child's, if still pending */
-	struct uin_kwatch *kw = si->kw;
+	struct uin_kwatch *kw = si->kw, *stale = NULL;
 
 	if (kw && kw_wd(kw) < 0) {
 		/* The kernel dropped it (death, unmount) or we are a fork
-		 * child that left the parent's instance alone: start over. */
-		unlink_user(kw, si);
-		if (!kw->users)
-			kw_free(kw);
+		 * child that left the parent's instance alone: start over.
+		 * si leaves the old one only once the new one is made: a
+		 * lost one (FORK) must still end si's watches if not. */
+		stale = kw;
 		kw = NULL;
 	}
 	if (ks.fd < 0) {
@@ -466,6 +486,11 @@ int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 			}
 		} else {
 			kw->kmask |= want;
+		}
+		if (stale) {
+			unlink_user(stale, si);
+			if (!stale->users)
+				kw_free(stale);
 		}
 		si->kw = kw;
 		si->kw_next = kw->users;
@@ -882,7 +907,8 @@ static long read_kfdinfo(int ifd, long expect, struct kfdinfo **out)
 {
 	char name[48];
 	snprintf(name, sizeof name, "/proc/self/fdinfo/%d", ifd);
-	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	int fd = UIN_SYS_RETRY("kernel.rearm.fdinfo.open",
+			       open(name, O_RDONLY | O_CLOEXEC));
 	if (fd < 0)
 		return -1;
 	/* About 130 bytes a watch; grown if that is short. */
@@ -900,7 +926,8 @@ static long read_kfdinfo(int ifd, long expect, struct kfdinfo **out)
 			text = t;
 			cap *= 2;
 		}
-		r = read(fd, text + len, cap - 1 - len);
+		r = UIN_SYS_RETRY("kernel.rearm.fdinfo.read",
+				  read(fd, text + len, cap - 1 - len));
 		if (r <= 0)
 			break;
 		len += (size_t)r;
@@ -943,8 +970,10 @@ static bool rearmed_right(const struct uin_kwatch *kw, int wd,
 {
 	if (n < 0) {
 		struct statx stx;
-		return statx(AT_FDCWD, kw->path, AT_SYMLINK_NOFOLLOW,
-			     STATX_INO, &stx) == 0 &&
+		return UIN_SYS_RETRY("kernel.rearm.statx",
+				     statx(AT_FDCWD, kw->path,
+					   AT_SYMLINK_NOFOLLOW, STATX_INO,
+					   &stx)) == 0 &&
 		       stx.stx_ino == kw->ino &&
 		       stx.stx_dev_major == kw->dev_major &&
 		       stx.stx_dev_minor == kw->dev_minor;
@@ -991,6 +1020,44 @@ static struct uin_kwatch **take_rearm_table(size_t *nbuckets, long *n)
 	return old;
 }
 
+/* Under the sources lock: kw, of the old epoch, is not made again. */
+static void lose(struct uin_kwatch *kw)
+{
+	kw->hash_next = NULL;
+	kw->lost = true;
+	kw->lost_next = ks.lost;
+	ks.lost = kw;
+}
+
+/*
+ * With no lock held: every engine watch on a lost kernel watch ends with
+ * IN_IGNORED (FORK above), under the dispatch lock as every delivery.
+ */
+static void deliver_lost(void)
+{
+	uin_loop_dispatch_enter();
+	for (;;) {
+		struct uinotify_inode *in[MAX_USERS];
+		int n = 0;
+		uin_sources_lock();
+		struct uin_kwatch *kw = ks.lost;
+		if (kw) {
+			ks.lost = kw->lost_next;
+			kw->lost_next = NULL;
+			kw->lost = false;
+			n = collect(kw, 0, EV_DEAD, in, NULL);
+		}
+		uin_sources_unlock();
+		if (!kw)
+			break;
+		for (int i = 0; i < n; i++) {
+			uin_hook_inode_lost(in[i]);
+			uinotify_inode_put(in[i]);
+		}
+	}
+	uin_loop_dispatch_exit();
+}
+
 /* Under the sources lock: make the inherited watches, if any are left. */
 static void rearm_locked(void)
 {
@@ -1011,10 +1078,12 @@ static void rearm_locked(void)
 		struct uin_kwatch *kw = old[b], *next;
 		for (; kw; kw = next) {
 			next = kw->hash_next;
-			if (all && nall < n)
+			if (all && nall < n) {
 				all[nall++] = (struct rearm){kw, -1};
-			else
-				lost++; /* no memory: silent */
+			} else {
+				lose(kw); /* no memory */
+				lost++;
+			}
 		}
 	}
 	uin_free(old);
@@ -1023,7 +1092,8 @@ static void rearm_locked(void)
 	 * copy-on-write faults of this pass need no TLB shootdown. */
 	int newfd = -1;
 	if (nall && ks.fd < 0)
-		newfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		newfd = UIN_SYS_RETRY("kernel.rearm.init1",
+				      inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
 	int fd = ks.fd >= 0 ? ks.fd : newfd;
 	bool on = fd >= 0;
 
@@ -1033,10 +1103,13 @@ static void rearm_locked(void)
 	for (long i = 0; on && i < nall; i++) {
 		struct uin_kwatch *kw = all[i].kw;
 		if (kw->path && !kw->deleted && !kw->unmounted)
-			all[i].wd = inotify_add_watch(
-				fd, kw->path,
-				IN_MASK_ADD | IN_DONT_FOLLOW |
-					kernel_arg(kw->kmask, kw->kexcl));
+			all[i].wd = UIN_SYS_RETRY(
+				"kernel.rearm.add_watch",
+				inotify_add_watch(
+					fd, kw->path,
+					IN_MASK_ADD | IN_DONT_FOLLOW |
+						kernel_arg(kw->kmask,
+							   kw->kexcl)));
 		added += all[i].wd >= 0;
 	}
 	/* Then which inode each wd is on.  A watch on another inode is
@@ -1061,6 +1134,7 @@ static void rearm_locked(void)
 			}
 			kw->kwd = parents; /* still of the old epoch */
 		}
+		lose(kw);
 		lost++;
 	}
 	for (long i = 0; i < nall; i++)
@@ -1079,7 +1153,10 @@ static void rearm_job_fn(struct uin_loop_job *job)
 	(void)job;
 	uin_sources_lock();
 	rearm_locked();
+	bool lost = ks.lost != NULL;
 	uin_sources_unlock();
+	if (lost)
+		deliver_lost();
 }
 
 void uin_kernel_atfork_rearm(void)
@@ -1099,7 +1176,11 @@ void uin_kernel_atfork_rearm(void)
 		uin_free(take_rearm_table(&nold, &n));
 		atomic_fetch_add(&ks.rearm_lost, n);
 	}
+	/* A grandchild may inherit a list its parent had not delivered. */
+	bool lost = ks.lost != NULL;
 	uin_sources_unlock();
+	if (lost)
+		deliver_lost();
 }
 
 void uin_kernel_debug_inject(const struct inotify_event *e)

@@ -69,7 +69,7 @@ struct uin_kernel_stats {
 	long updates;         /* inotify_add_watch calls made */
 	long stale_masks;     /* needed changes that found no path to use */
 	long rearmed;         /* kernel watches re-made in a fork child */
-	long rearm_lost;      /* ... that could not be: not at their path */
+	long rearm_lost;      /* ... that could not be (IN_IGNORED) */
 };
 void uin_kernel_get_stats(struct uin_kernel_stats *s);
 
