@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/fault.h"
 #include "instance/instance.h"
 
 int uin_instance_fd_alias(int fd, int new_fd)
@@ -71,7 +72,9 @@ static int child_iofd(struct uin_instance *inst, int wfd, bool *io_reads)
 	if (inst->io_reads) {
 		char path[64];
 		snprintf(path, sizeof path, "/proc/self/fd/%d", wfd);
-		int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		int fd = UIN_SYS_RETRY("preload.fork.open_iofd",
+				       open(path,
+					    O_RDWR | O_NONBLOCK | O_CLOEXEC));
 		if (fd >= 0) {
 			close(wfd);
 			*io_reads = true;
@@ -94,11 +97,12 @@ int uin_instance_fork_child(struct uin_instance *inst, const int *names,
 	 * of the parent may have held q_lock at the fork: it is not in the
 	 * child, and nothing else of the child uses inst yet. */
 	pthread_mutex_init(&inst->q_lock, NULL);
-	int fl = fcntl(names[0], F_GETFL);
+	int fl = UIN_SYS_RETRY("preload.fork.getfl", fcntl(names[0], F_GETFL));
 	if (fl < 0)
 		return -errno;
 	int p[2];
-	if (pipe2(p, O_CLOEXEC | (fl & O_NONBLOCK)) < 0)
+	if (UIN_SYS_RETRY("preload.fork.pipe2",
+			  pipe2(p, O_CLOEXEC | (fl & O_NONBLOCK))) < 0)
 		return -errno;
 	bool io_reads;
 	int iofd = child_iofd(inst, p[1], &io_reads);
@@ -112,17 +116,39 @@ int uin_instance_fork_child(struct uin_instance *inst, const int *names,
 	    fcntl(iofd, F_GETPIPE_SZ) < need)
 		fcntl(iofd, F_SETPIPE_SZ, (int)need);
 	struct stat st;
-	if (fstat(p[0], &st) < 0) {
+	if (UIN_SYS_RETRY("preload.fork.fstat", fstat(p[0], &st)) < 0) {
 		int err = -errno;
 		close(p[0]);
 		close(iofd);
 		return err;
 	}
-	/* A number dup3 fails on stays on the parent's pipe. */
+	/* All the numbers move, or none: one left on the parent's pipe would
+	 * wait for tokens the child's loop writes into the new one.  A failed
+	 * dup3 leaves its number on the parent's pipe, from which the ones
+	 * moved before it are put back. */
 	for (int i = 0; i < n; i++) {
 		int fdfl = fcntl(names[i], F_GETFD);
-		(void)dup3(p[0], names[i],
-			   fdfl >= 0 && (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0);
+		int got;
+		do
+			got = UIN_SYS("preload.fork.dup3",
+				      dup3(p[0], names[i],
+					   fdfl >= 0 && (fdfl & FD_CLOEXEC)
+						   ? O_CLOEXEC
+						   : 0));
+		while (got < 0 && (errno == EINTR || errno == EBUSY));
+		if (got < 0) {
+			int err = -errno;
+			for (int j = 0; j < i; j++) {
+				int jfl = fcntl(names[j], F_GETFD);
+				(void)dup3(names[i], names[j],
+					   jfl >= 0 && (jfl & FD_CLOEXEC)
+						   ? O_CLOEXEC
+						   : 0);
+			}
+			close(p[0]);
+			close(iofd);
+			return err;
+		}
 	}
 	close(p[0]);
 	close(inst->iofd); /* the child's hold on the parent's pipe */

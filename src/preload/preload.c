@@ -33,6 +33,8 @@
 
 #include <uinotify/inotify.h>
 
+#include "engine/fault.h"
+#include "engine/test_hooks.h"
 #include "instance/config.h"
 #include "instance/preload_api.h"
 #include "instance/usermem.h"
@@ -348,7 +350,8 @@ static bool linux_init_errno(int err)
  * supervisor already (src/run/): a second layer here would make two
  * instances for one call.  The supervisor answers ioctl(any fd,
  * UIN_RUN_PROBE) with UIN_RUN_PROBE_REPLY (src/run/run.h); without it the
- * ioctl fails (EBADF).  Asked once, at the first inotify_init.
+ * ioctl fails (EBADF).  Asked once, at the first inotify_init; a probe
+ * that fails (any errno but the supervisor's reply) means no supervisor.
  */
 #define UIN_RUN_PROBE 0x55494e52u
 #define UIN_RUN_PROBE_REPLY 0x75696e72
@@ -359,7 +362,9 @@ static bool under_supervisor(void)
 	int v = __atomic_load_n(&supervised, __ATOMIC_RELAXED);
 	if (v < 0) {
 		int saved = errno;
-		v = libc()->syscall(SYS_ioctl, -1L, (long)UIN_RUN_PROBE, 0L) ==
+		v = UIN_SYS_RETRY("preload.probe.ioctl",
+				  libc()->syscall(SYS_ioctl, -1L,
+						  (long)UIN_RUN_PROBE, 0L)) ==
 		    UIN_RUN_PROBE_REPLY;
 		errno = saved;
 		__atomic_store_n(&supervised, v, __ATOMIC_RELAXED);
@@ -420,35 +425,43 @@ static bool cannot_start_errno(int err)
 	       err == ENOSYS;
 }
 
+/* 1 if name is a descriptor on the pipe st describes, 0 if not, -1 if
+ * fstat cannot tell. */
+static int same_pipe(int name, const struct stat *st)
+{
+	struct stat other;
+	if (UIN_SYS_RETRY("preload.to_kernel.name_fstat",
+			  fstat(name, &other)) < 0)
+		return errno == EBADF ? 0 : -1;
+	return other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
 /*
  * fd_lock held.  Replace the instance that fd names, under every number
  * that names it (the numbers on the same pipe), by a kernel inotify
  * instance with the same O_NONBLOCK and per-number FD_CLOEXEC.  Its queue
  * and watches are lost: this runs when its watches could not start.
- * 0 (some number moved), or -1 with errno (nothing changed).
+ * Every number moves, or none: numbers left on the pipe would be another
+ * instance than the ones moved, where the program has one.  0, or -1 with
+ * errno (nothing changed).
  */
 static int names_to_kernel(int fd)
 {
 	const struct uin_real *r = libc();
-	struct stat st, other;
-	int fl = r->fcntl(fd, F_GETFL);
-	if (fl < 0 || fstat(fd, &st) < 0)
-		return -1;
-	int kfd = r->inotify_init1(IN_CLOEXEC |
-				   (fl & O_NONBLOCK ? IN_NONBLOCK : 0));
-	if (kfd < 0)
+	struct stat st;
+	int fl = UIN_SYS_RETRY("preload.to_kernel.getfl",
+			       r->fcntl(fd, F_GETFL));
+	if (fl < 0 ||
+	    UIN_SYS_RETRY("preload.to_kernel.fstat", fstat(fd, &st)) < 0)
 		return -1;
 	int count = __atomic_load_n(&names_total, __ATOMIC_RELAXED);
 	int *names = malloc(sizeof *names * (size_t)(count ? count : 1));
 	bool *cloexec = malloc(sizeof *cloexec * (size_t)(count ? count : 1));
+	int kfd = -1, n = 0, err = 0;
 	if (!names || !cloexec) {
-		free(names);
-		free(cloexec);
-		r->close(kfd);
-		errno = ENOMEM;
-		return -1;
+		err = ENOMEM;
+		goto out;
 	}
-	int n = 0;
 	for (unsigned int w = 0; w < FD_BITMAP_FDS / BITS_PER_WORD && n < count;
 	     w++) {
 		unsigned long bits = __atomic_load_n(&fd_bits[w],
@@ -456,47 +469,72 @@ static int names_to_kernel(int fd)
 		while (bits && n < count) {
 			int name = (int)(w * BITS_PER_WORD) + __builtin_ctzl(bits);
 			bits &= bits - 1;
-			if (fstat(name, &other) == 0 &&
-			    other.st_dev == st.st_dev &&
-			    other.st_ino == st.st_ino)
+			int same = same_pipe(name, &st);
+			if (same < 0) {
+				err = errno;
+				goto out;
+			}
+			if (same)
 				names[n++] = name;
 		}
 	}
 	for (int i = 0; i < high_count && n < count; i++) {
-		if (fstat(high_names[i], &other) == 0 &&
-		    other.st_dev == st.st_dev && other.st_ino == st.st_ino)
+		int same = same_pipe(high_names[i], &st);
+		if (same < 0) {
+			err = errno;
+			goto out;
+		}
+		if (same)
 			names[n++] = high_names[i];
 	}
-	for (int i = 0; i < n; i++) {
-		int fdfl = r->fcntl(names[i], F_GETFD);
-		cloexec[i] = fdfl >= 0 && (fdfl & FD_CLOEXEC);
+	if (!n) {
+		err = EBADF;
+		goto out;
 	}
-	/* Each name is given up only once it names the kernel's instance:
-	 * one whose dup3 fails (EBUSY, a race with open in the kernel) stays
-	 * ours, a working instance whose watches cannot start, rather than a
-	 * raw pipe nobody serves. */
-	int moved = 0;
+	for (int i = 0; i < n; i++) {
+		int fdfl = UIN_SYS_RETRY("preload.to_kernel.getfd",
+					 r->fcntl(names[i], F_GETFD));
+		if (fdfl < 0) {
+			err = errno;
+			goto out;
+		}
+		cloexec[i] = fdfl & FD_CLOEXEC;
+	}
+	kfd = UIN_SYS_RETRY("preload.to_kernel.init1",
+			    r->inotify_init1(IN_CLOEXEC |
+					     (fl & O_NONBLOCK ? IN_NONBLOCK : 0)));
+	if (kfd < 0) {
+		err = errno;
+		goto out;
+	}
 	for (int i = 0; i < n; i++) {
 		int got;
 		do
-			got = r->dup3(kfd, names[i], cloexec[i] ? O_CLOEXEC : 0);
+			got = UIN_SYS("preload.to_kernel.dup3",
+				      r->dup3(kfd, names[i],
+					      cloexec[i] ? O_CLOEXEC : 0));
 		while (got < 0 && (errno == EINTR || errno == EBUSY));
 		if (got < 0) {
+			/* names[i] is still on the pipe: the numbers moved
+			 * before it go back there. */
+			err = errno;
 			debug("instance fd %d stays uinotify's: dup3: %s",
-			      names[i], strerror(errno));
-			continue;
+			      names[i], strerror(err));
+			for (int j = 0; j < i; j++)
+				r->dup3(names[i], names[j],
+					cloexec[j] ? O_CLOEXEC : 0);
+			goto out;
 		}
-		drop_name(names[i]);
-		moved++;
 	}
-	r->close(kfd);
+	for (int i = 0; i < n; i++)
+		drop_name(names[i]);
+out:
+	if (kfd >= 0)
+		r->close(kfd);
 	free(names);
 	free(cloexec);
-	if (!moved && n) {
-		errno = EBUSY;
-		return -1;
-	}
-	return 0;
+	errno = err;
+	return err ? -1 : 0;
 }
 
 /* Operations on a name ---------------------------------------------------- */
@@ -730,7 +768,12 @@ EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	int ret = is_name(fd) ? names_to_kernel(fd) : 0;
 	fd_lock_drop();
 	if (ret < 0) {
-		errno = err;
+		/* Not err (EAGAIN, EMFILE: no answer of Linux's), but what
+		 * the kernel gives for a resource it could not get. */
+		debug("uinotify cannot start (%s), nor the kernel's inotify "
+		      "for instance %d: %s",
+		      strerror(err), fd, strerror(errno));
+		errno = ENOSPC;
 		return -1;
 	}
 	debug("uinotify cannot start (%s): the kernel's inotify serves "
@@ -1237,6 +1280,11 @@ EXPORT pid_t fork(void)
 __attribute__((constructor(101))) static void preload_init(void)
 {
 	libc();
+#ifdef UIN_TEST_HOOKS
+	/* uinotify-preload-testing only: the faults a test asks for. */
+	uin_fault_from_env();
+	uin_fault_report_at_exit();
+#endif
 	debug_on = uin_env(UIN_ENV_DEBUG) != 0;
 	pthread_atfork(NULL, NULL, atfork_child);
 	/* The source new instances will have (a bad UINOTIFY_SOURCE was just
