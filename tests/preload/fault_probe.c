@@ -136,6 +136,7 @@ int main(int argc, char **argv)
 		bad("fork: %s", strerror(errno));
 	if (pid == 0) {
 		who = "child";
+		alarm(60); /* not inherited */
 		touch("c");
 		/* Through the dup: both numbers are the child's instance. */
 		got = ignored ? "ignored" : expect(fd2, wd, "c");
