@@ -34,6 +34,7 @@
 #include <uinotify/inotify.h>
 
 #include "instance/config.h"
+#include "engine/lock.h"
 #include "instance/preload_api.h"
 #include "instance/usermem.h"
 #include "preload/preload.h"
@@ -178,9 +179,9 @@ static int *high_names;      /* [high_lock] */
 static int high_count;       /* [high_lock] written, read relaxed */
 static int names_total;      /* [fd_lock] written, read relaxed */
 /* Taken by the calls that make or drop names, around the libc call. */
-static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t fd_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_PRELOAD_FD);
 /* Leaf: the list of high names, which is_name reads under any lock. */
-static pthread_mutex_t high_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t high_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_PRELOAD_HIGH);
 
 static inline bool is_name(int fd)
 {
@@ -193,16 +194,18 @@ static inline bool is_name(int fd)
 	if (fd < 0 || !__atomic_load_n(&high_count, __ATOMIC_RELAXED))
 		return false;
 	bool found = false;
-	pthread_mutex_lock(&high_lock);
+	uin_mutex_lock(&high_lock);
 	for (int i = 0; i < high_count; i++)
 		found |= high_names[i] == fd;
-	pthread_mutex_unlock(&high_lock);
+	uin_mutex_unlock(&high_lock);
 	return found;
 }
 
 /* fd_lock held.  0 or -ENOMEM. */
 static int mark_name(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	if ((unsigned int)fd < FD_BITMAP_FDS) {
 		unsigned long bit = 1UL << ((unsigned int)fd % BITS_PER_WORD);
 		unsigned long old = __atomic_fetch_or(
@@ -213,7 +216,7 @@ static int mark_name(int fd)
 					 __ATOMIC_RELAXED);
 		return 0;
 	}
-	pthread_mutex_lock(&high_lock);
+	uin_mutex_lock(&high_lock);
 	int *grown = realloc(high_names,
 			     sizeof *high_names * (size_t)(high_count + 1));
 	if (grown) {
@@ -224,13 +227,15 @@ static int mark_name(int fd)
 		__atomic_store_n(&names_total, names_total + 1,
 				 __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&high_lock);
+	uin_mutex_unlock(&high_lock);
 	return grown ? 0 : -ENOMEM;
 }
 
 /* fd_lock held. */
 static void unmark_name(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	if ((unsigned int)fd < FD_BITMAP_FDS) {
 		unsigned long bit = 1UL << ((unsigned int)fd % BITS_PER_WORD);
 		unsigned long old = __atomic_fetch_and(
@@ -241,7 +246,7 @@ static void unmark_name(int fd)
 					 __ATOMIC_RELAXED);
 		return;
 	}
-	pthread_mutex_lock(&high_lock);
+	uin_mutex_lock(&high_lock);
 	for (int i = 0; i < high_count; i++) {
 		if (high_names[i] == fd) {
 			high_names[i] = high_names[high_count - 1];
@@ -252,7 +257,7 @@ static void unmark_name(int fd)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&high_lock);
+	uin_mutex_unlock(&high_lock);
 }
 
 /*
@@ -261,7 +266,9 @@ static void unmark_name(int fd)
  * would hand the program raw pipe bytes.
  */
 static int add_name(int fd, int new_fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	int ret = uin_instance_fd_alias(fd, new_fd);
 	bool counted = ret == 0;
 	if (ret == 0)
@@ -283,7 +290,9 @@ static int add_name(int fd, int new_fd)
  * instance, the descriptor itself stays for the caller to close.
  */
 static void drop_name(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	int ret = uin_instance_fd_forget(fd);
 	if (ret < 0)
 		debug("forgetting instance fd %d: %s", fd, strerror(-ret));
@@ -333,11 +342,11 @@ static int create_instance(int flags, bool has_flags)
 		return has_flags ? r->inotify_init1(flags) : r->inotify_init();
 	int fd = has_flags ? uinotify_init1(flags) : uinotify_init();
 	if (fd >= 0) {
-		pthread_mutex_lock(&fd_lock);
+		uin_mutex_lock(&fd_lock);
 		int ret = uin_instance_count_names(fd);
 		if (ret == 0)
 			ret = mark_name(fd);
-		pthread_mutex_unlock(&fd_lock);
+		uin_mutex_unlock(&fd_lock);
 		if (ret == 0) {
 			if (has_flags)
 				debug("inotify_init1(%#x) = %d: uinotify "
@@ -384,7 +393,9 @@ static bool cannot_start_errno(int err)
  * 0 (some number moved), or -1 with errno (nothing changed).
  */
 static int names_to_kernel(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	const struct uin_real *r = libc();
 	struct stat st, other;
 	int fl = r->fcntl(fd, F_GETFL);
@@ -555,12 +566,12 @@ static int name_ioctl(int fd, unsigned long request, void *arg)
 static int name_dup(int fd, int cmd, long min_fd)
 {
 	const struct uin_real *r = libc();
-	pthread_mutex_lock(&fd_lock);
+	uin_mutex_lock(&fd_lock);
 	int new_fd = cmd == -1 ? r->dup(fd) : r->fcntl(fd, cmd, min_fd);
 	if (new_fd >= 0 && add_name(fd, new_fd) < 0)
 		new_fd = -1;
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	uin_mutex_unlock(&fd_lock);
 	errno = err;
 	return new_fd;
 }
@@ -590,7 +601,7 @@ static int name_dup_onto(int fd, int new_fd, int flags, bool is_dup3)
 	if (fd == new_fd || (is_dup3 && (flags & ~O_CLOEXEC)))
 		return is_dup3 ? r->dup3(fd, new_fd, flags)
 			       : r->dup2(fd, new_fd);
-	pthread_mutex_lock(&fd_lock);
+	uin_mutex_lock(&fd_lock);
 	int ret;
 	if (is_name(new_fd)) {
 		/* A failed dup2 leaves new_fd as it was: check fd first. */
@@ -605,26 +616,28 @@ static int name_dup_onto(int fd, int new_fd, int flags, bool is_dup3)
 		ret = -1;
 out:;
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	uin_mutex_unlock(&fd_lock);
 	errno = err;
 	return ret;
 }
 
 static int name_close(int fd, int (*real_close)(int))
 {
-	pthread_mutex_lock(&fd_lock);
+	uin_mutex_lock(&fd_lock);
 	if (is_name(fd))
 		drop_name(fd);
 	int ret = real_close(fd);
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	uin_mutex_unlock(&fd_lock);
 	errno = err;
 	return ret;
 }
 
 /* fd_lock held: forget every name in [first, last]. */
 static void drop_names_in(unsigned int first, unsigned int last)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	for (unsigned int w = first / BITS_PER_WORD;
 	     w < FD_BITMAP_FDS / BITS_PER_WORD && w <= last / BITS_PER_WORD;
 	     w++) {
@@ -653,11 +666,11 @@ static int names_close_range(unsigned int first, unsigned int last,
 	    (flags & (int)CLOSE_RANGE_CLOEXEC) ||
 	    (flags & ~(int)(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
 		return r->close_range(first, last, flags);
-	pthread_mutex_lock(&fd_lock);
+	uin_mutex_lock(&fd_lock);
 	drop_names_in(first, last);
 	int ret = r->close_range(first, last, flags);
 	int err = errno;
-	pthread_mutex_unlock(&fd_lock);
+	uin_mutex_unlock(&fd_lock);
 	errno = err;
 	return ret;
 }
@@ -682,9 +695,9 @@ EXPORT int inotify_add_watch(int fd, const char *path, uint32_t mask)
 	if (wd >= 0 || !cannot_start_errno(errno))
 		return wd;
 	int err = errno;
-	pthread_mutex_lock(&fd_lock);
+	uin_mutex_lock(&fd_lock);
 	int ret = is_name(fd) ? names_to_kernel(fd) : 0;
-	pthread_mutex_unlock(&fd_lock);
+	uin_mutex_unlock(&fd_lock);
 	if (ret < 0) {
 		errno = err;
 		return -1;
@@ -748,10 +761,10 @@ EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 EXPORT void closefrom(int lowfd)
 {
 	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED) && lowfd >= 0) {
-		pthread_mutex_lock(&fd_lock);
+		uin_mutex_lock(&fd_lock);
 		drop_names_in((unsigned int)lowfd, ~0U);
 		libc()->closefrom(lowfd);
-		pthread_mutex_unlock(&fd_lock);
+		uin_mutex_unlock(&fd_lock);
 		return;
 	}
 	libc()->closefrom(lowfd);
@@ -1096,10 +1109,10 @@ static void atfork_prepare(void)
 			bits &= bits - 1;
 		}
 	}
-	pthread_mutex_lock(&high_lock);
+	uin_mutex_lock(&high_lock);
 	for (int i = 0; i < high_count && n < cap; i++)
 		forking.names[n++] = high_names[i];
-	pthread_mutex_unlock(&high_lock);
+	uin_mutex_unlock(&high_lock);
 	/* Pin each instance once; lock each once. */
 	int kept = 0;
 	for (int i = 0; i < n; i++) {
@@ -1150,8 +1163,8 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-	pthread_mutex_init(&fd_lock, NULL);
-	pthread_mutex_init(&high_lock, NULL);
+	uin_mutex_reinit(&fd_lock);
+	uin_mutex_reinit(&high_lock);
 	int *group = forking.n ? malloc(sizeof *group * (size_t)forking.n)
 			       : NULL;
 	for (int i = 0; group && i < forking.n; i++) {

@@ -23,6 +23,7 @@
 
 #include "engine/alloc.h"
 #include "engine/fault.h"
+#include "engine/lock.h"
 #include "sources/loop.h"
 
 #define MAX_FORK_HOOKS 4
@@ -39,8 +40,8 @@ struct uin_loop_reg {
 	atomic_bool dead;          /* set under the dispatch lock */
 };
 
-static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t dispatch_mu = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t loop_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_LOOP);
+static uin_mutex_t dispatch_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_DISPATCH);
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 static struct {
@@ -96,7 +97,9 @@ static void register_atfork(void)
 }
 
 static void wake_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	if (L.evfd >= 0) {
 		uint64_t one = 1;
 		ssize_t r = write(L.evfd, &one, sizeof one);
@@ -105,7 +108,9 @@ static void wake_locked(void)
 }
 
 static void free_zombies_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	while (L.zombies) {
 		struct uin_loop_reg *z = L.zombies;
 		L.zombies = z->next;
@@ -115,19 +120,19 @@ static void free_zombies_locked(void)
 
 static void run_jobs(void)
 {
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	struct uin_loop_job *list = L.jobs;
 	L.jobs = NULL;
 	L.jobs_tail = &L.jobs;
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	while (list) {
 		struct uin_loop_job *j = list;
 		/* Unqueue under the mutex before running: fn, or another
 		 * thread, may post j again, which rewrites j->next. */
-		pthread_mutex_lock(&loop_mu);
+		uin_mutex_lock(&loop_mu);
 		list = j->next;
 		j->queued = false;
-		pthread_mutex_unlock(&loop_mu);
+		uin_mutex_unlock(&loop_mu);
 		j->fn(j);
 	}
 }
@@ -138,7 +143,7 @@ static void *loop_main(void *unused)
 	tls_loop_thread = true;
 	struct epoll_event evs[BATCH];
 	for (;;) {
-		pthread_mutex_lock(&loop_mu);
+		uin_mutex_lock(&loop_mu);
 		free_zombies_locked();
 		if (L.nregs == 0 && !L.jobs) {
 			/* Idle: stop, and leave no fd behind. */
@@ -146,12 +151,12 @@ static void *loop_main(void *unused)
 			close(L.evfd);
 			L.epfd = L.evfd = -1;
 			L.running = false;
-			pthread_mutex_unlock(&loop_mu);
+			uin_mutex_unlock(&loop_mu);
 			return NULL;
 		}
 		int ep = L.epfd;
 		bool have_jobs = L.jobs != NULL;
-		pthread_mutex_unlock(&loop_mu);
+		uin_mutex_unlock(&loop_mu);
 
 		int n = epoll_wait(ep, evs, BATCH, have_jobs ? 0 : -1);
 		if (n < 0)
@@ -165,15 +170,15 @@ static void *loop_main(void *unused)
 		     spins < 1000;
 		     spins++)
 			sched_yield();
-		pthread_mutex_lock(&dispatch_mu);
+		uin_mutex_lock(&dispatch_mu);
 		tls_dispatching = true;
 		for (int i = 0; i < n; i++) {
 			struct uin_loop_reg *reg = evs[i].data.ptr;
 			if (!reg) {
 				uint64_t v;
-				pthread_mutex_lock(&loop_mu);
+				uin_mutex_lock(&loop_mu);
 				ssize_t r = read(L.evfd, &v, sizeof v);
-				pthread_mutex_unlock(&loop_mu);
+				uin_mutex_unlock(&loop_mu);
 				(void)r;
 				continue;
 			}
@@ -190,7 +195,7 @@ static void *loop_main(void *unused)
 		}
 		run_jobs();
 		tls_dispatching = false;
-		pthread_mutex_unlock(&dispatch_mu);
+		uin_mutex_unlock(&dispatch_mu);
 	}
 }
 
@@ -218,7 +223,9 @@ int uin_thread_spawn(void *(*fn)(void *), const char *name,
 
 /* Start the thread that owns L.epfd.  Under loop_mu. */
 static int start_thread_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	int err = uin_thread_spawn(loop_main, "uinotify-loop", 0);
 	if (err)
 		return err;
@@ -228,7 +235,9 @@ static int start_thread_locked(void)
 
 /* Create the epoll fd and the thread if there are none.  Under loop_mu. */
 static int ensure_running_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	pthread_once(&fork_once, register_atfork);
 	if (L.running) {
 		if (atomic_load(&L.thread_pending) &&
@@ -281,9 +290,9 @@ int uin_loop_fork_child_start(void)
 {
 	if (!atomic_load(&L.thread_pending))
 		return 0;
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	int err = ensure_running_locked();
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	return err;
 }
 
@@ -300,7 +309,7 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	reg->arg = arg;
 	atomic_init(&reg->dead, false);
 
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	int err = ensure_running_locked();
 	if (!err) {
 		struct epoll_event e = {.events = events, .data.ptr = reg};
@@ -311,7 +320,7 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	if (err) {
 		/* A thread started for nothing stops by itself. */
 		wake_locked();
-		pthread_mutex_unlock(&loop_mu);
+		uin_mutex_unlock(&loop_mu);
 		uin_free(reg);
 		return err;
 	}
@@ -320,7 +329,7 @@ static int add_reg(int fd, uint32_t events, unsigned flags, bool is_timer,
 	L.nregs++;
 	if (flags & UIN_LOOP_DRAIN)
 		atomic_fetch_add(&L.ndrain, 1);
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	*out = reg;
 	return 0;
 }
@@ -364,14 +373,15 @@ int uin_loop_timer_set(struct uin_loop_reg *reg, uint64_t first_ns,
 	return 0;
 }
 
-void uin_loop_del(struct uin_loop_reg *reg)
+/* The analysis cannot follow a lock taken or not (take). */
+void uin_loop_del(struct uin_loop_reg *reg) UIN_NO_TSA
 {
 	if (!reg)
 		return;
 	bool take = !tls_dispatching;
 	if (take)
-		pthread_mutex_lock(&dispatch_mu);
-	pthread_mutex_lock(&loop_mu);
+		uin_mutex_lock(&dispatch_mu);
+	uin_mutex_lock(&loop_mu);
 	struct uin_loop_reg **pp = &L.regs;
 	while (*pp && *pp != reg)
 		pp = &(*pp)->next;
@@ -394,16 +404,16 @@ void uin_loop_del(struct uin_loop_reg *reg)
 			uin_free(reg);
 		}
 	}
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	if (take)
-		pthread_mutex_unlock(&dispatch_mu);
+		uin_mutex_unlock(&dispatch_mu);
 }
 
 int uin_loop_post(struct uin_loop_job *job)
 {
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	if (job->queued) {
-		pthread_mutex_unlock(&loop_mu);
+		uin_mutex_unlock(&loop_mu);
 		return 0;
 	}
 	int err = ensure_running_locked();
@@ -415,13 +425,15 @@ int uin_loop_post(struct uin_loop_job *job)
 		if (!tls_loop_thread)
 			wake_locked();
 	}
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	return err;
 }
 
 /* Under the dispatch lock. */
 static void run_drains_locked(void)
+	UIN_REQUIRES(dispatch_mu)
 {
+	uin_assert_held(&dispatch_mu);
 	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0)
 		return;
 	/* Registrations cannot be freed while we hold the dispatch lock: a
@@ -429,28 +441,30 @@ static void run_drains_locked(void)
 	 * frees only registrations deleted before its batch. */
 	struct uin_loop_reg *snap[MAX_DRAIN];
 	int n = 0;
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	for (struct uin_loop_reg *r = L.regs; r && n < MAX_DRAIN; r = r->next)
 		if (r->flags & UIN_LOOP_DRAIN)
 			snap[n++] = r;
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	for (int i = 0; i < n; i++)
 		if (!atomic_load(&snap[i]->dead))
 			snap[i]->cb(snap[i]->arg, EPOLLIN);
 }
 
 static void dispatch_lock(void)
+	UIN_ACQUIRE(dispatch_mu)
 {
 	atomic_fetch_add(&api_waiters, 1);
-	pthread_mutex_lock(&dispatch_mu);
+	uin_mutex_lock(&dispatch_mu);
 	atomic_fetch_sub(&api_waiters, 1);
 	tls_dispatching = true;
 }
 
 static void dispatch_unlock(void)
+	UIN_RELEASE(dispatch_mu)
 {
 	tls_dispatching = false;
-	pthread_mutex_unlock(&dispatch_mu);
+	uin_mutex_unlock(&dispatch_mu);
 }
 
 void uin_loop_drain(void)
@@ -465,7 +479,9 @@ void uin_loop_drain(void)
 	dispatch_unlock();
 }
 
-void uin_loop_dispatch_enter(void)
+/* Held from enter to exit, and only by the outermost call: not for the
+ * analysis. */
+void uin_loop_dispatch_enter(void) UIN_NO_TSA
 {
 	if (tls_enter_depth++ == 0) {
 		/* On the loop thread, or in a drain, the lock is ours already. */
@@ -477,7 +493,7 @@ void uin_loop_dispatch_enter(void)
 	}
 }
 
-void uin_loop_dispatch_exit(void)
+void uin_loop_dispatch_exit(void) UIN_NO_TSA
 {
 	if (--tls_enter_depth == 0 && tls_enter_took) {
 		tls_enter_took = false;
@@ -485,7 +501,8 @@ void uin_loop_dispatch_exit(void)
 	}
 }
 
-void uin_loop_run_drains(void)
+/* tls_dispatching says whether this thread holds the dispatch lock. */
+void uin_loop_run_drains(void) UIN_NO_TSA
 {
 	if (tls_dispatching)
 		run_drains_locked();
@@ -496,24 +513,33 @@ bool uin_loop_in_dispatch(void)
 	return tls_dispatching;
 }
 
+void uin_loop_assert_dispatch_(const char *fn)
+{
+#ifdef UIN_LOCK_CHECKS
+	uin_lock_check_held(&dispatch_mu, fn);
+#else
+	(void)fn;
+#endif
+}
+
 bool uin_loop_running(void)
 {
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	bool r = L.running;
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	return r;
 }
 
 int uin_loop_register_fork_hooks(const struct uin_loop_fork_hooks *hooks)
 {
 	pthread_once(&fork_once, register_atfork);
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	int err = 0;
 	if (L.nhooks == MAX_FORK_HOOKS)
 		err = -ENOSPC;
 	else
 		L.hooks[L.nhooks++] = hooks;
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	return err;
 }
 
@@ -530,11 +556,12 @@ static unsigned fork_nhooks;
  * a thread inside a handler, holding engine locks. */
 static bool fork_took_dispatch;
 
-static void atfork_prepare(void)
+/* The fork handlers hold the locks from prepare to parent or child. */
+static void atfork_prepare(void) UIN_NO_TSA
 {
 	fork_took_dispatch = !tls_dispatching;
 	if (fork_took_dispatch) {
-		pthread_mutex_lock(&dispatch_mu);
+		uin_mutex_lock(&dispatch_mu);
 		/* What the kernel queued before the fork goes into the
 		 * queues the child copies (its own kernel watches start
 		 * from the fork). */
@@ -542,29 +569,29 @@ static void atfork_prepare(void)
 		run_drains_locked();
 		tls_dispatching = false;
 	}
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	fork_nhooks = L.nhooks;
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->prepare)
 			L.hooks[i]->prepare();
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 }
 
-static void atfork_parent(void)
+static void atfork_parent(void) UIN_NO_TSA
 {
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	for (unsigned i = fork_nhooks; i-- > 0;)
 		if (L.hooks[i]->parent)
 			L.hooks[i]->parent();
 	if (fork_took_dispatch)
-		pthread_mutex_unlock(&dispatch_mu);
+		uin_mutex_unlock(&dispatch_mu);
 }
 
-static void atfork_child(void)
+static void atfork_child(void) UIN_NO_TSA
 {
 	/* The child has one thread, this one, which holds both mutexes. */
-	pthread_mutex_init(&loop_mu, NULL);
+	uin_mutex_reinit(&loop_mu);
 	if (L.epfd >= 0)
 		close(L.epfd); /* the child's copy; the parent's stays */
 	if (L.evfd >= 0)
@@ -581,7 +608,9 @@ static void atfork_child(void)
 			close(r->fd);
 		uin_free(r);
 	}
+	uin_mutex_lock(&loop_mu);
 	free_zombies_locked();
+	uin_mutex_unlock(&loop_mu);
 	L.nregs = 0;
 	atomic_store(&L.ndrain, 0);
 	atomic_store(&api_waiters, 0); /* those threads are not in the child */
@@ -594,7 +623,7 @@ static void atfork_child(void)
 			L.hooks[i]->child();
 	if (!fork_took_dispatch)
 		return; /* a copy of a callback: it must exec or _exit */
-	pthread_mutex_init(&dispatch_mu, NULL);
+	uin_mutex_reinit(&dispatch_mu);
 	atomic_store(&in_fork_child, true);
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->rearm)
