@@ -1,23 +1,24 @@
 /*
  * src/engine/lock.c - the checks behind engine/lock.h (UIN_LOCK_CHECKS).
  *
- * Each thread's held locks are a stack in a page of its own, reached
- * through a pthread key rather than __thread: the library's static TLS
- * stays what a release build has (tests/test_abi_exports.c), and the page
- * goes with the thread.  The page is mmap'd, not malloc'd: locks are taken
- * inside malloc failure paths, fork handlers and the drop-in's interposers,
- * where the library's allocator (and its failure injection) must not be
- * called.  A thread whose page cannot be had, or that holds more locks than
- * a page holds, keeps the owner checks and loses only part of the order
- * check.
+ * Each thread's held locks are a stack in a slot of a static table,
+ * reached through a pthread key rather than __thread: the library's static
+ * TLS stays what a release build has (tests/test_abi_exports.c), and the
+ * slot is freed when the thread exits.  Nothing is allocated nor mapped:
+ * locks are taken in allocation failure paths, fork handlers and the
+ * drop-in's interposers, and a mapping made behind a program's back may
+ * fill a hole it relies on (tests/test_instance_efault.c).  A thread that
+ * finds no free slot, or holds more than HELD_DEPTH locks, keeps the owner
+ * checks and loses only part of the order check.  A fork child keeps the
+ * slots of its parent's other threads: it has fewer to give out.
  */
 #include "engine/lock.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 bool uin_lock_checks_enabled(void)
@@ -31,13 +32,16 @@ bool uin_lock_checks_enabled(void)
 
 #ifdef UIN_LOCK_CHECKS
 
-#define HELD_PAGE 4096
+#define HELD_THREADS 128
+#define HELD_DEPTH 64
 
 struct held {
+	atomic_bool taken;
 	unsigned n;
-	uin_mutex_t *m[(HELD_PAGE - sizeof(unsigned)) / sizeof(uin_mutex_t *) - 1];
+	uin_mutex_t *m[HELD_DEPTH];
 };
 
+static struct held held_slots[HELD_THREADS];
 static pthread_key_t held_key;
 static bool held_key_ok;
 static pthread_once_t held_once = PTHREAD_ONCE_INIT;
@@ -91,9 +95,12 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
 	abort();
 }
 
+/* At thread exit: the slot is free for another thread. */
 static void held_free(void *p)
 {
-	munmap(p, HELD_PAGE);
+	struct held *h = p;
+	h->n = 0;
+	atomic_store(&h->taken, false);
 }
 
 static void held_key_create(void)
@@ -109,15 +116,20 @@ static struct held *held_get(bool create)
 	struct held *h = pthread_getspecific(held_key);
 	if (h || !create)
 		return h;
-	void *p = mmap(NULL, HELD_PAGE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	if (pthread_setspecific(held_key, p) != 0) {
-		munmap(p, HELD_PAGE);
-		return NULL;
+	for (size_t i = 0; i < HELD_THREADS; i++) {
+		bool no = false;
+		if (atomic_compare_exchange_strong(&held_slots[i].taken, &no,
+						   true)) {
+			h = &held_slots[i];
+			h->n = 0;
+			if (pthread_setspecific(held_key, h) != 0) {
+				atomic_store(&h->taken, false);
+				return NULL;
+			}
+			return h;
+		}
 	}
-	return p;
+	return NULL;
 }
 
 static unsigned long self(void)

@@ -1098,7 +1098,10 @@ void uin_kernel_atfork_rearm(void)
 
 void uin_kernel_debug_inject(const struct inotify_event *e)
 {
+	/* As the loop thread's read would: under the dispatch lock. */
+	uin_loop_dispatch_enter();
 	ks_event(e);
+	uin_loop_dispatch_exit();
 }
 
 long uin_kernel_debug_lose_events(void)
