@@ -441,6 +441,16 @@ struct uin_instance *uin_instance_alloc(void)
 	return inst;
 }
 
+/* Under q_lock: a loop job left from the struct's earlier use (flush_job
+ * in queue.c) reads iofd under it. */
+static void set_iofd(struct uin_instance *inst, int fd, bool io_reads)
+{
+	uin_mutex_lock(&inst->q_lock);
+	inst->iofd = fd;
+	inst->io_reads = io_reads;
+	uin_mutex_unlock(&inst->q_lock);
+}
+
 /* Our end of the pipe: see THE FILE DESCRIPTOR above. */
 static int open_iofd(struct uin_instance *inst, int wfd)
 {
@@ -451,16 +461,14 @@ static int open_iofd(struct uin_instance *inst, int wfd)
 				       open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC));
 		if (fd >= 0) {
 			close(wfd);
-			inst->iofd = fd;
-			inst->io_reads = true;
+			set_iofd(inst, fd, true);
 			return 0;
 		}
 	}
 	int fl = fcntl(wfd, F_GETFL);
 	if (fl < 0 || fcntl(wfd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	inst->iofd = wfd;
-	inst->io_reads = false;
+	set_iofd(inst, wfd, false);
 	return 0;
 }
 
@@ -535,7 +543,7 @@ static int instance_create(int flags)
 
 close_iofd:
 	close(inst->iofd);
-	inst->iofd = -1;
+	set_iofd(inst, -1, false);
 close_read_end:
 	close(p[0]);
 destroy_handle:
