@@ -6,6 +6,8 @@
  * thread that does not hold it abort the process with a line that names
  * the function and the locks.  Each broken rule runs in a child of its
  * own.  Release builds compile the checks out: these tests skip there.
+ * The functions that break a rule on purpose are UIN_NO_TSA: clang's
+ * -Wthread-safety rejects each of them at compile time otherwise.
  */
 #include <signal.h>
 #include <sys/wait.h>
@@ -74,7 +76,7 @@ static int in_child(void (*fn)(void), char *err, size_t errsz)
 	} while (0)
 
 /* A real *_locked function of the engine, called without the inode lock. */
-static void recalc_without_inode_lock(void)
+static void recalc_without_inode_lock(void) UIN_NO_TSA
 {
 	struct uinotify_sb *sb;
 	if (uinotify_sb_create(NULL, NULL, &sb) < 0)
@@ -117,13 +119,13 @@ static uin_mutex_t handle_like = UIN_MUTEX_INITIALIZER(UIN_RANK_HANDLE);
 static uin_mutex_t sb_like = UIN_MUTEX_INITIALIZER(UIN_RANK_SB);
 static uin_mutex_t inode_too = UIN_MUTEX_INITIALIZER(UIN_RANK_INODE);
 
-static void handle_then_inode(void)
+static void handle_then_inode(void) UIN_NO_TSA
 {
 	uin_mutex_lock(&handle_like);
 	uin_mutex_lock(&inode_like);
 }
 
-static void sb_then_handle(void)
+static void sb_then_handle(void) UIN_NO_TSA
 {
 	uin_mutex_lock(&inode_like);
 	uin_mutex_lock(&sb_like);
@@ -158,7 +160,7 @@ TEST(wrong_order_aborts_naming_both_locks)
 	EXPECT_CLEAN(in_order);
 }
 
-static void two_of_a_rank(void)
+static void two_of_a_rank(void) UIN_NO_TSA
 {
 	uin_mutex_lock(&inode_like);
 	uin_mutex_lock(&inode_too);
@@ -172,18 +174,18 @@ static void two_of_a_rank_nested(void)
 	uin_mutex_unlock(&inode_like);
 }
 
-static void twice(void)
+static void twice(void) UIN_NO_TSA
 {
 	uin_mutex_lock(&handle_like);
 	uin_mutex_lock(&handle_like);
 }
 
-static void unlock_not_held(void)
+static void unlock_not_held(void) UIN_NO_TSA
 {
 	uin_mutex_unlock(&handle_like);
 }
 
-static void *take_handle_like(void *arg)
+static void *take_handle_like(void *arg) UIN_NO_TSA
 {
 	(void)arg;
 	uin_mutex_lock(&handle_like);
@@ -242,7 +244,7 @@ static void cond_wait_keeps_it(void)
 }
 
 /* A fork child's handler re-initialises what the parent's thread held. */
-static void reinit_forgets(void)
+static void reinit_forgets(void) UIN_NO_TSA
 {
 	uin_mutex_lock(&handle_like);
 	uin_mutex_reinit(&handle_like);
