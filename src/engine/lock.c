@@ -158,7 +158,7 @@ void uin_lock_check_acquire(uin_mutex_t *m, int mode, const char *fn)
 	if (__atomic_load_n(&m->owner, __ATOMIC_RELAXED) == self())
 		die("%s: takes the %s lock, which this thread holds already",
 		    fn, uin_lock_rank_name(m->rank));
-	if (m->rank == UIN_RANK_NONE || mode == UIN_LOCK_UNORDERED)
+	if (m->rank == UIN_RANK_NONE)
 		return;
 	struct held *h = held_get(false);
 	for (unsigned i = 0; h && i < h->n; i++) {

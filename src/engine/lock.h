@@ -8,9 +8,8 @@
  * (enum uin_lock_rank, outermost first): a thread takes locks in
  * increasing rank.  Two mutexes of one rank are never held together,
  * except through uin_mutex_lock_nested, whose callers say why no other
- * thread can take the same two the other way round, and
- * uin_mutex_lock_unordered, for the one place that takes locks against the
- * order under a gate that makes it safe (the drop-in's fork handler).
+ * thread can take the same two the other way round.  Nothing takes locks
+ * against the order, the fork handlers included (FORK FROM INSIDE, below).
  *
  * CHECKS (UIN_LOCK_CHECKS: Debug builds, or -DUINOTIFY_LOCK_CHECKS=ON).
  * Each mutex records its owner; each thread keeps the stack of what it
@@ -115,7 +114,7 @@ typedef struct UIN_CAPABILITY("mutex") uin_mutex {
 #endif
 
 /* How uin_mutex_lock_ checks the order (below). */
-enum uin_lock_mode { UIN_LOCK_ORDERED, UIN_LOCK_NESTED, UIN_LOCK_UNORDERED };
+enum uin_lock_mode { UIN_LOCK_ORDERED, UIN_LOCK_NESTED };
 
 /* Whether this build checks (the tests of the checks skip without). */
 bool uin_lock_checks_enabled(void);
@@ -205,8 +204,6 @@ static inline void uin_mutex_unlock_(uin_mutex_t *m UIN_LOCK_FN_ARGS)
 #define uin_mutex_lock(m) UIN_LOCK_AT((m), UIN_LOCK_ORDERED)
 /* A second lock of a rank already held: the caller says why it is safe. */
 #define uin_mutex_lock_nested(m) UIN_LOCK_AT((m), UIN_LOCK_NESTED)
-/* Against the order: the caller says what gate makes it safe. */
-#define uin_mutex_lock_unordered(m) UIN_LOCK_AT((m), UIN_LOCK_UNORDERED)
 
 /* The calling thread holds m (nothing in a release build). */
 static inline void uin_assert_held_(const uin_mutex_t *m UIN_LOCK_FN_ARGS)
