@@ -65,7 +65,9 @@ static void deliver_locked(struct uinotify_inode *inode, uint32_t mask,
 			   uint32_t cookie, const char *name,
 			   struct uinotify_inode *name_inode,
 			   struct uinotify_inode *subject)
+	UIN_REQUIRES(inode->lock)
 {
+	uin_assert_held(&inode->lock);
 	bool excl = (mask & PATH_EVENTS) && subject &&
 		    atomic_load_explicit(&subject->unlinked,
 					 memory_order_relaxed);
@@ -85,7 +87,7 @@ static void deliver_locked(struct uinotify_inode *inode, uint32_t mask,
 			continue;
 		struct uinotify_handle *h = w->handle;
 		bool oneshot = w->mask & IN_ONESHOT;
-		pthread_mutex_lock(&h->lock);
+		uin_mutex_lock(&h->lock);
 		if (oneshot)
 			uinotify_watch_get(w); /* put below: the handler may
 						  put the last list ref */
@@ -98,7 +100,7 @@ static void deliver_locked(struct uinotify_inode *inode, uint32_t mask,
 			 * held a reference, destroy holds another). */
 			uinotify_watch_put(w);
 		}
-		pthread_mutex_unlock(&h->lock);
+		uin_mutex_unlock(&h->lock);
 	}
 }
 
@@ -107,9 +109,9 @@ static void deliver(struct uinotify_inode *inode, uint32_t mask,
 		    struct uinotify_inode *name_inode,
 		    struct uinotify_inode *subject)
 {
-	pthread_mutex_lock(&inode->lock);
+	uin_mutex_lock(&inode->lock);
 	deliver_locked(inode, mask, cookie, name, name_inode, subject);
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&inode->lock);
 }
 
 static bool name_ok(const char *name)
@@ -202,14 +204,16 @@ UINOTIFY_EXPORT uint32_t uinotify_hook_move(struct uinotify_inode *old_dir,
  * to drop the watch.
  */
 static void remove_all_locked(struct uinotify_inode *inode)
+	UIN_REQUIRES(inode->lock)
 {
+	uin_assert_held(&inode->lock);
 	while (!uin_list_empty(&inode->watches)) {
 		struct uinotify_watch *w = uin_container_of(
 			inode->watches.next, struct uinotify_watch, i_link);
 		struct uinotify_handle *h = w->handle;
-		pthread_mutex_lock(&h->lock);
+		uin_mutex_lock(&h->lock);
 		uinotify_watch_remove_locked(h, w);
-		pthread_mutex_unlock(&h->lock);
+		uin_mutex_unlock(&h->lock);
 	}
 }
 
@@ -222,10 +226,10 @@ static void end_watches(struct uinotify_inode *inode, uint32_t event)
 	bool isdir = event == IN_UNMOUNT && uinotify_inode_is_dir(inode);
 	/* One critical section, so that a watch added meanwhile cannot get
 	 * IN_IGNORED without the event that explains it. */
-	pthread_mutex_lock(&inode->lock);
+	uin_mutex_lock(&inode->lock);
 	deliver_locked(inode, reader_mask(event, isdir), 0, NULL, NULL, NULL);
 	remove_all_locked(inode);
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&inode->lock);
 	uinotify_inode_put(inode);
 }
 
@@ -266,7 +270,7 @@ static void sb_for_each_watched(struct uinotify_sb *sb,
 				void *arg)
 {
 	struct uinotify_inode *cursor = NULL;
-	pthread_mutex_lock(&sb->lock);
+	uin_mutex_lock(&sb->lock);
 	struct uinotify_list *l = sb->inodes.next;
 	for (;;) {
 		while (l != &sb->inodes) {
@@ -282,15 +286,15 @@ static void sb_for_each_watched(struct uinotify_sb *sb,
 		struct uinotify_inode *in =
 			uin_container_of(l, struct uinotify_inode, sb_link);
 		atomic_fetch_add(&in->refs, 1); /* the new cursor */
-		pthread_mutex_unlock(&sb->lock);
+		uin_mutex_unlock(&sb->lock);
 		if (cursor)
 			uinotify_inode_put(cursor);
 		cursor = in;
 		step(in, arg);
-		pthread_mutex_lock(&sb->lock);
+		uin_mutex_lock(&sb->lock);
 		l = cursor->sb_link.next;
 	}
-	pthread_mutex_unlock(&sb->lock);
+	uin_mutex_unlock(&sb->lock);
 	if (cursor)
 		uinotify_inode_put(cursor);
 }
@@ -310,14 +314,14 @@ UINOTIFY_EXPORT void uinotify_hook_unmount(struct uinotify_sb *sb)
 static void mark_step(struct uinotify_inode *inode, void *arg)
 {
 	unsigned long gen = *(unsigned long *)arg;
-	pthread_mutex_lock(&inode->lock);
+	uin_mutex_lock(&inode->lock);
 	for (struct uinotify_list *l = inode->watches.next;
 	     l != &inode->watches; l = l->next) {
 		struct uinotify_watch *w =
 			uin_container_of(l, struct uinotify_watch, i_link);
 		atomic_store(&w->handle->overflow_mark, gen);
 	}
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&inode->lock);
 }
 
 static unsigned long next_overflow_generation(void)

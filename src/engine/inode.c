@@ -43,7 +43,7 @@ UINOTIFY_EXPORT int uinotify_sb_create(const struct uinotify_sb_ops *ops,
 		return -ENOMEM;
 	}
 	sb->nbuckets = SB_MIN_BUCKETS;
-	pthread_mutex_init(&sb->lock, NULL);
+	uin_mutex_init(&sb->lock, UIN_RANK_SB);
 	sb->ops = ops;
 	sb->user = sb_user;
 	uin_list_init(&sb->inodes);
@@ -57,7 +57,7 @@ static void sb_put(struct uinotify_sb *sb)
 {
 	if (atomic_fetch_sub(&sb->refs, 1) != 1)
 		return;
-	pthread_mutex_destroy(&sb->lock);
+	uin_mutex_destroy(&sb->lock);
 	uin_free(sb->buckets);
 	uin_free(sb);
 	uin_count(UIN_COUNT_SBS, -1);
@@ -76,7 +76,9 @@ UINOTIFY_EXPORT void *uinotify_sb_user(const struct uinotify_sb *sb)
 
 /* Under sb->lock.  A failed grow is harmless: chains just get longer. */
 static void sb_grow_locked(struct uinotify_sb *sb)
+	UIN_REQUIRES(sb->lock)
 {
+	uin_assert_held(&sb->lock);
 	size_t n = sb->nbuckets * 2;
 	struct uinotify_inode **b = uin_calloc(n, sizeof *b);
 	if (!b)
@@ -97,7 +99,9 @@ static void sb_grow_locked(struct uinotify_sb *sb)
 
 static struct uinotify_inode *find_locked(struct uinotify_sb *sb,
 					  const struct uinotify_key *key)
+	UIN_REQUIRES(sb->lock)
 {
+	uin_assert_held(&sb->lock);
 	struct uinotify_inode *in =
 		sb->buckets[key_hash(key) & (sb->nbuckets - 1)];
 	for (; in; in = in->hash_next)
@@ -109,11 +113,11 @@ static struct uinotify_inode *find_locked(struct uinotify_sb *sb,
 UINOTIFY_EXPORT struct uinotify_inode *
 uinotify_inode_lookup(struct uinotify_sb *sb, const struct uinotify_key *key)
 {
-	pthread_mutex_lock(&sb->lock);
+	uin_mutex_lock(&sb->lock);
 	struct uinotify_inode *in = find_locked(sb, key);
 	if (in)
 		atomic_fetch_add(&in->refs, 1);
-	pthread_mutex_unlock(&sb->lock);
+	uin_mutex_unlock(&sb->lock);
 	return in;
 }
 
@@ -130,18 +134,18 @@ UINOTIFY_EXPORT int uinotify_inode_get(struct uinotify_sb *sb,
 	struct uinotify_inode *fresh = uin_calloc(1, sizeof *fresh);
 	if (!fresh)
 		return -ENOMEM;
-	pthread_mutex_init(&fresh->lock, NULL);
+	uin_mutex_init(&fresh->lock, UIN_RANK_INODE);
 	uin_list_init(&fresh->watches);
 	atomic_init(&fresh->refs, 1);
 	fresh->key = *key;
 	fresh->sb = sb;
 
-	pthread_mutex_lock(&sb->lock);
+	uin_mutex_lock(&sb->lock);
 	in = find_locked(sb, key);
 	if (in) {
 		atomic_fetch_add(&in->refs, 1);
-		pthread_mutex_unlock(&sb->lock);
-		pthread_mutex_destroy(&fresh->lock);
+		uin_mutex_unlock(&sb->lock);
+		uin_mutex_destroy(&fresh->lock);
 		uin_free(fresh);
 		*out = in;
 		return 0;
@@ -154,7 +158,7 @@ UINOTIFY_EXPORT int uinotify_inode_get(struct uinotify_sb *sb,
 	sb->ninodes++;
 	uin_list_add_head(&fresh->sb_link, &sb->inodes);
 	atomic_fetch_add(&sb->refs, 1);
-	pthread_mutex_unlock(&sb->lock);
+	uin_mutex_unlock(&sb->lock);
 	uin_count(UIN_COUNT_INODES, 1);
 	*out = fresh;
 	return 1;
@@ -173,9 +177,9 @@ UINOTIFY_EXPORT void uinotify_inode_put(struct uinotify_inode *inode)
 			return;
 
 	struct uinotify_sb *sb = inode->sb;
-	pthread_mutex_lock(&sb->lock);
+	uin_mutex_lock(&sb->lock);
 	if (atomic_fetch_sub(&inode->refs, 1) != 1) {
-		pthread_mutex_unlock(&sb->lock);
+		uin_mutex_unlock(&sb->lock);
 		return;
 	}
 	struct uinotify_inode **pp =
@@ -185,11 +189,11 @@ UINOTIFY_EXPORT void uinotify_inode_put(struct uinotify_inode *inode)
 	*pp = inode->hash_next;
 	sb->ninodes--;
 	uin_list_del(&inode->sb_link);
-	pthread_mutex_unlock(&sb->lock);
+	uin_mutex_unlock(&sb->lock);
 
 	if (sb->ops && sb->ops->release_inode)
 		sb->ops->release_inode(sb->user, inode);
-	pthread_mutex_destroy(&inode->lock);
+	uin_mutex_destroy(&inode->lock);
 	uin_free(inode);
 	uin_count(UIN_COUNT_INODES, -1);
 	sb_put(sb);
@@ -245,7 +249,9 @@ UINOTIFY_EXPORT void *uinotify_inode_data(const struct uinotify_inode *inode)
  * is kept beside it.
  */
 void uin_inode_recalc_mask_locked(struct uinotify_inode *inode)
+	UIN_REQUIRES(inode->lock)
 {
+	uin_assert_held(&inode->lock);
 	uint32_t mask = 0;
 	unsigned n = 0;
 	bool excl_all = true;

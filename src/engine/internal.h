@@ -17,6 +17,7 @@
 #include <uinotify/hooks.h>
 
 #include "engine/alloc.h"
+#include "engine/lock.h"
 
 #define uin_container_of(ptr, type, member)                                  \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -54,7 +55,7 @@ static inline void uin_list_del(struct uinotify_list *n)
 /* Objects ----------------------------------------------------------------- */
 
 struct uinotify_sb {
-	pthread_mutex_t lock;        /* the superblock lock */
+	uin_mutex_t lock;        /* the superblock lock */
 	const struct uinotify_sb_ops *ops; /* constant */
 	void *user;                  /* constant */
 	struct uinotify_inode **buckets; /* [lock] hash chains by key */
@@ -65,7 +66,7 @@ struct uinotify_sb {
 };
 
 struct uinotify_inode {
-	pthread_mutex_t lock;           /* the inode lock */
+	uin_mutex_t lock;           /* the inode lock */
 	struct uinotify_list watches;   /* [lock] watch->i_link */
 	/*
 	 * Written under lock, read without it by the hooks' fast path: the
@@ -96,7 +97,7 @@ struct uin_wd_map {
 };
 
 struct uinotify_handle {
-	pthread_mutex_t lock;          /* the handle lock */
+	uin_mutex_t lock;          /* the handle lock */
 	const struct uinotify_ops *ops; /* constant */
 	void *user;                    /* constant */
 	struct uinotify_list watches;  /* [lock] watch->h_link */

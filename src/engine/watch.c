@@ -56,7 +56,7 @@
 
 #include "engine/internal.h"
 
-static pthread_mutex_t uin_handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t uin_handles_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_HANDLES);
 /* Signalled when a handle being destroyed has no queue_overflow running. */
 static pthread_cond_t uin_handles_idle = PTHREAD_COND_INITIALIZER;
 static struct uinotify_list uin_handles = {&uin_handles, &uin_handles};
@@ -140,7 +140,9 @@ static void wd_remove(struct uin_wd_map *m, int32_t wd)
  * the maximum, else the first free id from 1; the cursor moves past it.
  */
 static int32_t wd_alloc_locked(struct uinotify_handle *h)
+	UIN_REQUIRES(h->lock)
 {
+	uin_assert_held(&h->lock);
 	if (h->nwatches >= (unsigned)h->wd_max)
 		return -ENOSPC;
 	int32_t wd = h->next_wd;
@@ -165,16 +167,16 @@ UINOTIFY_EXPORT int uinotify_handle_create(const struct uinotify_ops *ops,
 	struct uinotify_handle *h = uin_calloc(1, sizeof *h);
 	if (!h)
 		return -ENOMEM;
-	pthread_mutex_init(&h->lock, NULL);
+	uin_mutex_init(&h->lock, UIN_RANK_HANDLE);
 	h->ops = ops;
 	h->user = user;
 	uin_list_init(&h->watches);
 	h->next_wd = 1;
 	h->wd_max = INT32_MAX;
 	atomic_init(&h->refs, 1);
-	pthread_mutex_lock(&uin_handles_lock);
+	uin_mutex_lock(&uin_handles_lock);
 	uin_list_add_tail(&h->all_link, &uin_handles);
-	pthread_mutex_unlock(&uin_handles_lock);
+	uin_mutex_unlock(&uin_handles_lock);
 	uin_count(UIN_COUNT_HANDLES, 1);
 	*out = h;
 	return 0;
@@ -187,7 +189,7 @@ static void handle_get(struct uinotify_handle *h)
 
 static void handle_free(struct uinotify_handle *h)
 {
-	pthread_mutex_destroy(&h->lock);
+	uin_mutex_destroy(&h->lock);
 	uin_free(h->wds.slots);
 	uin_free(h);
 	uin_count(UIN_COUNT_HANDLES, -1);
@@ -197,9 +199,9 @@ void uin_handle_put(struct uinotify_handle *h)
 {
 	if (atomic_fetch_sub(&h->refs, 1) != 1)
 		return;
-	pthread_mutex_lock(&uin_handles_lock);
+	uin_mutex_lock(&uin_handles_lock);
 	uin_list_del(&h->all_link);
-	pthread_mutex_unlock(&uin_handles_lock);
+	uin_mutex_unlock(&uin_handles_lock);
 	handle_free(h);
 }
 
@@ -213,11 +215,11 @@ UINOTIFY_EXPORT int uinotify_handle_set_wd_max(struct uinotify_handle *h,
 {
 	if (wd_max < 1)
 		return -EINVAL;
-	pthread_mutex_lock(&h->lock);
+	uin_mutex_lock(&h->lock);
 	h->wd_max = wd_max;
 	if (h->next_wd > wd_max)
 		h->next_wd = 1;
-	pthread_mutex_unlock(&h->lock);
+	uin_mutex_unlock(&h->lock);
 	return 0;
 }
 
@@ -225,20 +227,20 @@ UINOTIFY_EXPORT int uinotify_handle_set_next_wd(struct uinotify_handle *h,
 						int32_t next)
 {
 	int ret = 0;
-	pthread_mutex_lock(&h->lock);
+	uin_mutex_lock(&h->lock);
 	if (next < 1 || next > h->wd_max)
 		ret = -EINVAL;
 	else
 		h->next_wd = next;
-	pthread_mutex_unlock(&h->lock);
+	uin_mutex_unlock(&h->lock);
 	return ret;
 }
 
 UINOTIFY_EXPORT unsigned uinotify_handle_watch_count(struct uinotify_handle *h)
 {
-	pthread_mutex_lock(&h->lock);
+	uin_mutex_lock(&h->lock);
 	unsigned n = h->nwatches;
-	pthread_mutex_unlock(&h->lock);
+	uin_mutex_unlock(&h->lock);
 	return n;
 }
 
@@ -251,7 +253,7 @@ UINOTIFY_EXPORT unsigned uinotify_handle_watch_count(struct uinotify_handle *h)
  */
 void uin_handles_for_each_marked(unsigned long mark)
 {
-	pthread_mutex_lock(&uin_handles_lock);
+	uin_mutex_lock(&uin_handles_lock);
 	struct uinotify_list *l = uin_handles.next;
 	while (l != &uin_handles) {
 		struct uinotify_handle *h =
@@ -274,10 +276,10 @@ void uin_handles_for_each_marked(unsigned long mark)
 			continue;
 		}
 		h->overflow_calls++; /* destroy waits for it to return */
-		pthread_mutex_unlock(&uin_handles_lock);
+		uin_mutex_unlock(&uin_handles_lock);
 		if (h->ops->queue_overflow)
 			h->ops->queue_overflow(h, h->user);
-		pthread_mutex_lock(&uin_handles_lock);
+		uin_mutex_lock(&uin_handles_lock);
 		if (--h->overflow_calls == 0 && h->destroying)
 			pthread_cond_broadcast(&uin_handles_idle);
 		l = l->next; /* h is pinned, so its link is still valid */
@@ -286,7 +288,7 @@ void uin_handles_for_each_marked(unsigned long mark)
 			handle_free(h);
 		}
 	}
-	pthread_mutex_unlock(&uin_handles_lock);
+	uin_mutex_unlock(&uin_handles_lock);
 }
 
 /* Watches ---------------------------------------------------------------- */
@@ -329,9 +331,9 @@ UINOTIFY_EXPORT uint32_t uinotify_watch_mask(struct uinotify_watch *w)
 {
 	if (!w->inode)
 		return w->mask;
-	pthread_mutex_lock(&w->inode->lock);
+	uin_mutex_lock(&w->inode->lock);
 	uint32_t m = w->mask;
-	pthread_mutex_unlock(&w->inode->lock);
+	uin_mutex_unlock(&w->inode->lock);
 	return m;
 }
 
@@ -357,14 +359,14 @@ UINOTIFY_EXPORT int32_t uinotify_watch_add(struct uinotify_handle *h,
 	if (!h || !w || !inode || atomic_load(&w->linked) || w->handle)
 		return -EINVAL;
 
-	pthread_mutex_lock(&inode->lock);
-	pthread_mutex_lock(&h->lock);
+	uin_mutex_lock(&inode->lock);
+	uin_mutex_lock(&h->lock);
 	int32_t wd = wd_reserve(&h->wds);
 	if (wd == 0)
 		wd = wd_alloc_locked(h);
 	if (wd < 0) {
-		pthread_mutex_unlock(&h->lock);
-		pthread_mutex_unlock(&inode->lock);
+		uin_mutex_unlock(&h->lock);
+		uin_mutex_unlock(&inode->lock);
 		return wd;
 	}
 	w->handle = h;
@@ -379,16 +381,18 @@ UINOTIFY_EXPORT int32_t uinotify_watch_add(struct uinotify_handle *h,
 	h->nwatches++;
 	uin_list_add_tail(&w->i_link, &inode->watches);
 	atomic_store(&w->linked, true);
-	pthread_mutex_unlock(&h->lock);
+	uin_mutex_unlock(&h->lock);
 	uin_inode_recalc_mask_locked(inode);
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&inode->lock);
 	return wd;
 }
 
 /* Under inode->lock. */
 static struct uinotify_watch *find_on_inode_locked(struct uinotify_inode *in,
 						   struct uinotify_handle *h)
+	UIN_REQUIRES(in->lock)
 {
+	uin_assert_held(&in->lock);
 	for (struct uinotify_list *l = in->watches.next; l != &in->watches;
 	     l = l->next) {
 		struct uinotify_watch *w =
@@ -403,11 +407,11 @@ UINOTIFY_EXPORT int32_t uinotify_watch_find(struct uinotify_handle *h,
 					    struct uinotify_inode *inode,
 					    struct uinotify_watch **out)
 {
-	pthread_mutex_lock(&inode->lock);
+	uin_mutex_lock(&inode->lock);
 	struct uinotify_watch *w = find_on_inode_locked(inode, h);
 	if (w)
 		uinotify_watch_get(w); /* the caller puts */
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&inode->lock);
 	if (!w)
 		return -ENOENT;
 	*out = w;
@@ -421,7 +425,7 @@ uinotify_watch_find_update(struct uinotify_handle *h,
 	int ret = check_mask(mask);
 	if (ret)
 		return ret;
-	pthread_mutex_lock(&inode->lock);
+	uin_mutex_lock(&inode->lock);
 	struct uinotify_watch *w = find_on_inode_locked(inode, h);
 	if (!w) {
 		ret = -ENOENT;
@@ -433,7 +437,7 @@ uinotify_watch_find_update(struct uinotify_handle *h,
 		uin_inode_recalc_mask_locked(inode);
 		ret = w->wd;
 	}
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&inode->lock);
 	return ret;
 }
 
@@ -443,7 +447,10 @@ uinotify_watch_find_update(struct uinotify_handle *h,
  */
 void uin_watch_unlink_locked(struct uinotify_handle *h,
 			     struct uinotify_watch *w)
+	UIN_REQUIRES(h->lock)
 {
+	uin_assert_held(&w->inode->lock);
+	uin_assert_held(&h->lock);
 	struct uinotify_inode *inode = w->inode;
 	uin_list_del(&w->i_link);
 	uin_list_del(&w->h_link);
@@ -456,6 +463,8 @@ void uin_watch_unlink_locked(struct uinotify_handle *h,
 UINOTIFY_EXPORT void uinotify_watch_remove_locked(struct uinotify_handle *h,
 						  struct uinotify_watch *w)
 {
+	uin_assert_held(&w->inode->lock);
+	uin_assert_held(&h->lock);
 	if (!atomic_load(&w->linked))
 		return;
 	int32_t wd = w->wd;
@@ -475,26 +484,26 @@ UINOTIFY_EXPORT int uinotify_watch_rm(struct uinotify_handle *h,
 UINOTIFY_EXPORT int uinotify_watch_rm_wd(struct uinotify_handle *h,
 					 int32_t wd)
 {
-	pthread_mutex_lock(&h->lock);
+	uin_mutex_lock(&h->lock);
 	struct uinotify_watch *w = wd_find(&h->wds, wd);
 	if (!w) {
-		pthread_mutex_unlock(&h->lock);
+		uin_mutex_unlock(&h->lock);
 		return -EINVAL;
 	}
 	uinotify_watch_get(w);               /* put below */
 	struct uinotify_inode *inode = w->inode;
 	uinotify_inode_hold(inode);          /* put below */
-	pthread_mutex_unlock(&h->lock);
+	uin_mutex_unlock(&h->lock);
 
-	pthread_mutex_lock(&inode->lock);
-	pthread_mutex_lock(&h->lock);
+	uin_mutex_lock(&inode->lock);
+	uin_mutex_lock(&h->lock);
 	/* Someone else (death, unmount, one-shot) may have removed it in the
 	 * gap; then IN_IGNORED was already sent, as Linux's idempotent
 	 * fsnotify_destroy_mark would have it. */
 	if (atomic_load(&w->linked))
 		uinotify_watch_remove_locked(h, w);
-	pthread_mutex_unlock(&h->lock);
-	pthread_mutex_unlock(&inode->lock);
+	uin_mutex_unlock(&h->lock);
+	uin_mutex_unlock(&inode->lock);
 
 	uinotify_watch_put(w);
 	uinotify_inode_put(inode);
@@ -508,15 +517,15 @@ UINOTIFY_EXPORT void uinotify_handle_destroy(struct uinotify_handle *h)
 	/* After destroy returns the consumer frees what h->user points to:
 	 * no queue_overflow may start from now on, and one running now
 	 * (it runs without engine locks) must be waited for. */
-	pthread_mutex_lock(&uin_handles_lock);
+	uin_mutex_lock(&uin_handles_lock);
 	h->destroying = true;
 	while (h->overflow_calls)
-		pthread_cond_wait(&uin_handles_idle, &uin_handles_lock);
-	pthread_mutex_unlock(&uin_handles_lock);
+		uin_cond_wait(&uin_handles_idle, &uin_handles_lock);
+	uin_mutex_unlock(&uin_handles_lock);
 	for (;;) {
-		pthread_mutex_lock(&h->lock);
+		uin_mutex_lock(&h->lock);
 		if (uin_list_empty(&h->watches)) {
-			pthread_mutex_unlock(&h->lock);
+			uin_mutex_unlock(&h->lock);
 			break;
 		}
 		struct uinotify_watch *w = uin_container_of(
@@ -524,15 +533,15 @@ UINOTIFY_EXPORT void uinotify_handle_destroy(struct uinotify_handle *h)
 		uinotify_watch_get(w);       /* put below */
 		struct uinotify_inode *inode = w->inode;
 		uinotify_inode_hold(inode);  /* put below */
-		pthread_mutex_unlock(&h->lock);
+		uin_mutex_unlock(&h->lock);
 
-		pthread_mutex_lock(&inode->lock);
-		pthread_mutex_lock(&h->lock);
+		uin_mutex_lock(&inode->lock);
+		uin_mutex_lock(&h->lock);
 		bool unlinked_here = atomic_load(&w->linked);
 		if (unlinked_here)
 			uin_watch_unlink_locked(h, w);
-		pthread_mutex_unlock(&h->lock);
-		pthread_mutex_unlock(&inode->lock);
+		uin_mutex_unlock(&h->lock);
+		uin_mutex_unlock(&inode->lock);
 
 		if (unlinked_here)
 			uinotify_watch_put(w); /* the list's (init's) ref */

@@ -96,7 +96,7 @@ int uin_instance_fork_child(struct uin_instance *inst, const int *names,
 	/* The event thread was quiesced by the fork handlers, but a reader
 	 * of the parent may have held q_lock at the fork: it is not in the
 	 * child, and nothing else of the child uses inst yet. */
-	pthread_mutex_init(&inst->q_lock, NULL);
+	uin_mutex_reinit(&inst->q_lock);
 	int fl = UIN_SYS_RETRY("preload.fork.getfl", fcntl(names[0], F_GETFL));
 	if (fl < 0)
 		return -errno;

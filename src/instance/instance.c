@@ -189,7 +189,7 @@ struct uin_fdtab {
 	_Atomic(struct uin_instance *) slot[];
 };
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t reg_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_REG);
 static struct uin_instance *live_list;  /* [reg_lock] */
 static struct uin_instance *free_list;  /* [reg_lock] */
 static atomic_long nlive;               /* instances on live_list */
@@ -204,7 +204,9 @@ void uin_instance_debug_plain_pipe(bool on)
 
 /* Under reg_lock. */
 static int fdtab_set_locked(int fd, struct uin_instance *inst)
+	UIN_REQUIRES(reg_lock)
 {
+	uin_assert_held(&reg_lock);
 	struct uin_fdtab *t = atomic_load_explicit(&fdtab, memory_order_relaxed);
 	if (!t || (size_t)fd >= t->size) {
 		size_t n = t ? t->size : 64;
@@ -234,7 +236,9 @@ static int fdtab_set_locked(int fd, struct uin_instance *inst)
 }
 
 static void fdtab_clear_locked(int fd)
+	UIN_REQUIRES(reg_lock)
 {
+	uin_assert_held(&reg_lock);
 	struct uin_fdtab *t = atomic_load_explicit(&fdtab, memory_order_relaxed);
 	if (t && fd >= 0 && (size_t)fd < t->size)
 		atomic_store_explicit(&t->slot[fd], NULL, memory_order_release);
@@ -274,7 +278,7 @@ static struct uin_instance *fdtab_lookup(int fd)
 static struct uin_instance *lookup_by_pipe(int fd, const struct stat *st)
 {
 	struct uin_instance *inst;
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	for (inst = live_list; inst; inst = inst->next)
 		if (inst->pipe_dev == st->st_dev &&
 		    inst->pipe_ino == st->st_ino &&
@@ -282,7 +286,7 @@ static struct uin_instance *lookup_by_pipe(int fd, const struct stat *st)
 			break;
 	if (inst && inst->fd != fd)
 		atomic_store(&inst->dup_seen, true);
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 	return inst;
 }
 
@@ -346,16 +350,16 @@ void uin_instance_put_ref(struct uin_instance *inst)
 		return;
 	uin_count(UIN_COUNT_INSTANCES, -1);
 	uin_instances_uncharge();
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	inst->next = free_list;
 	free_list = inst;
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 }
 
 /* The last user is gone: what inotify_release does. */
 static void instance_teardown(struct uin_instance *inst)
 {
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	if (inst->live) {
 		struct uin_instance **pp = &live_list;
 		while (*pp != inst)
@@ -368,7 +372,7 @@ static void instance_teardown(struct uin_instance *inst)
 		fdtab_clear_locked(inst->fd);
 		inst->fd = -1;
 	}
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 	/* No IN_IGNORED; the watches' final puts drop their refs. */
 	uinotify_handle_destroy(inst->handle);
 	uin_queue_drain(inst);
@@ -390,21 +394,21 @@ void uin_instance_put_user(struct uin_instance *inst)
 
 struct uin_instance *uin_instance_alloc(void)
 {
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	struct uin_instance *inst = free_list;
 	if (inst)
 		free_list = inst->next;
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 	if (!inst) {
 		inst = uin_calloc(1, sizeof *inst);
 		if (!inst)
 			return NULL;
-		pthread_mutex_init(&inst->add_lock, NULL);
-		pthread_mutex_init(&inst->q_lock, NULL);
+		uin_mutex_init(&inst->add_lock, UIN_RANK_ADD);
+		uin_mutex_init(&inst->q_lock, UIN_RANK_QUEUE);
 	}
 	/* Under q_lock: a loop job left from the struct's earlier use (the
 	 * memory is type-stable, see flush_job in queue.c) may look at it. */
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	inst->next = NULL;
 	inst->live = false;
 	inst->fd = -1;
@@ -429,12 +433,22 @@ struct uin_instance *uin_instance_alloc(void)
 	inst->sink = NULL;
 	inst->unsignaled = 0;
 	inst->debt = 0;
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 	atomic_store(&inst->refs, 1);
 	/* Last: from here a stale lookup may take a user reference, and
 	 * its recheck of the fd table sends it away. */
 	atomic_store(&inst->users, 1);
 	return inst;
+}
+
+/* Under q_lock: a loop job left from the struct's earlier use (flush_job
+ * in queue.c) reads iofd under it. */
+static void set_iofd(struct uin_instance *inst, int fd, bool io_reads)
+{
+	uin_mutex_lock(&inst->q_lock);
+	inst->iofd = fd;
+	inst->io_reads = io_reads;
+	uin_mutex_unlock(&inst->q_lock);
 }
 
 /* Our end of the pipe: see THE FILE DESCRIPTOR above. */
@@ -447,16 +461,14 @@ static int open_iofd(struct uin_instance *inst, int wfd)
 				       open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC));
 		if (fd >= 0) {
 			close(wfd);
-			inst->iofd = fd;
-			inst->io_reads = true;
+			set_iofd(inst, fd, true);
 			return 0;
 		}
 	}
 	int fl = fcntl(wfd, F_GETFL);
 	if (fl < 0 || fcntl(wfd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -errno;
-	inst->iofd = wfd;
-	inst->io_reads = false;
+	set_iofd(inst, wfd, false);
 	return 0;
 }
 
@@ -515,7 +527,7 @@ static int instance_create(int flags)
 	inst->pipe_dev = st.st_dev;
 	inst->pipe_ino = st.st_ino;
 
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	ret = fdtab_set_locked(p[0], inst);
 	if (ret == 0) {
 		inst->fd = p[0];
@@ -524,14 +536,14 @@ static int instance_create(int flags)
 		live_list = inst;
 		atomic_fetch_add(&nlive, 1);
 	}
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 	if (ret < 0)
 		goto close_iofd;
 	return p[0];
 
 close_iofd:
 	close(inst->iofd);
-	inst->iofd = -1;
+	set_iofd(inst, -1, false);
 close_read_end:
 	close(p[0]);
 destroy_handle:
@@ -570,9 +582,9 @@ UINOTIFY_EXPORT int uinotify_init(void)
 /* Whether an fd of this process other than iofd and skip is on the pipe. */
 static bool pipe_still_open(struct uin_instance *inst, int skip)
 {
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	bool primary = inst->fd >= 0;
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 	if (primary)
 		return true;
 	int named = atomic_load(&inst->named);
@@ -580,9 +592,9 @@ static bool pipe_still_open(struct uin_instance *inst, int skip)
 		return named > 0;
 	if (!atomic_load(&inst->dup_seen))
 		return false;
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	int iofd = inst->iofd;
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 	DIR *d = opendir("/proc/self/fd");
 	if (!d)
 		return false;
@@ -611,14 +623,14 @@ static bool pipe_still_open(struct uin_instance *inst, int skip)
 static int release_fd(struct uin_instance *inst, int fd, bool do_close)
 {
 	bool primary = false;
-	pthread_mutex_lock(&reg_lock);
+	uin_mutex_lock(&reg_lock);
 	if (inst->fd == fd) {
 		/* Before close(): the number may be reused at once. */
 		fdtab_clear_locked(fd);
 		inst->fd = -1;
 		primary = true;
 	}
-	pthread_mutex_unlock(&reg_lock);
+	uin_mutex_unlock(&reg_lock);
 	if (!primary) {
 		int n = atomic_load(&inst->named);
 		while (n > 0 &&
@@ -701,7 +713,7 @@ int uin_instance_stats(int fd, struct uin_instance_stats *out)
 	int ret = uin_instance_get(fd, &inst);
 	if (ret < 0)
 		return ret;
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	out->q_len = inst->q_len;
 	out->q_bytes = inst->q_bytes;
 	out->unsignaled = inst->unsignaled;
@@ -709,7 +721,7 @@ int uin_instance_stats(int fd, struct uin_instance_stats *out)
 	out->io_reads = inst->io_reads;
 	int n = 0;
 	out->pipe_bytes = inst->dead || ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 	uin_instance_put_user(inst);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "instance/remote_api.h"
 #include "sources/loop.h"
+#include "engine/lock.h"
 
 /*
  * One queued event.  The record that read() returns (struct inotify_event
@@ -83,10 +84,10 @@ struct uin_instance {
 	atomic_bool recovery;      /* new watches: UIN_SOURCE_RECOVER */
 
 	/* Serialises find-or-add, like the kernel's group->mark_mutex. */
-	pthread_mutex_t add_lock;
+	uin_mutex_t add_lock;
 	int32_t wd_cursor;         /* [add_lock] our copy of the wd cursor */
 
-	pthread_mutex_t q_lock;    /* the queue and the tokens */
+	uin_mutex_t q_lock;    /* the queue and the tokens */
 	struct uin_event *head;    /* [q_lock] */
 	struct uin_event *tail;    /* [q_lock] */
 	unsigned q_len;            /* [q_lock] events, overflow record included */

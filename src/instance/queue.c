@@ -77,11 +77,11 @@ static void flush_job(struct uin_loop_job *job)
 	/* The memory is type-stable: a job left from an earlier use of this
 	 * struct finds a live instance (then it flushes that one's bytes,
 	 * which is right) or a dead one (nothing to do). */
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	inst->flush_pending = false;
 	if (!inst->dead && inst->iofd >= 0 && inst->unsignaled)
 		flush_unsignaled_locked(inst, inst->unsignaled);
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 }
 
 /*
@@ -92,7 +92,9 @@ static void flush_job(struct uin_loop_job *job)
  * as it would if the events had been queued before it woke.
  */
 static void signal_locked(struct uin_instance *inst)
+	UIN_REQUIRES(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	if (uin_loop_in_dispatch()) {
 		inst->unsignaled++;
 		if (inst->flush_pending)
@@ -115,7 +117,9 @@ static void signal_locked(struct uin_instance *inst)
  * <= PIPE_BUF bytes is all or nothing.
  */
 static void flush_unsignaled_locked(struct uin_instance *inst, size_t room)
+	UIN_REQUIRES(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	static const char zeros[4096];
 	size_t n = room < sizeof zeros ? room : sizeof zeros;
 	while (inst->unsignaled && n) {
@@ -160,7 +164,9 @@ static uintptr_t consume_tokens_locked(struct uin_instance *inst, int fd,
 				       uintptr_t end, unsigned long k,
 				       bool credit,
 				       unsigned long *debt_added)
+	UIN_REQUIRES(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	unsigned long need = k - credit;
 	size_t freed = credit; /* pipe room this thread made */
 	unsigned long n = need < inst->unsignaled ? need : inst->unsignaled;
@@ -234,7 +240,9 @@ static uintptr_t consume_tokens_locked(struct uin_instance *inst, int fd,
  */
 static void return_tokens_locked(struct uin_instance *inst,
 				 unsigned long m, unsigned long debt_added)
+	UIN_REQUIRES(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	unsigned long d = m < debt_added ? m : debt_added;
 	inst->debt -= d;
 	m -= d;
@@ -247,7 +255,9 @@ static void return_tokens_locked(struct uin_instance *inst,
 /* Queueing ------------------------------------------------------------------ */
 
 static void append_locked(struct uin_instance *inst, struct uin_event *e)
+	UIN_REQUIRES(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	e->next = NULL;
 	if (inst->tail)
 		inst->tail->next = e;
@@ -261,7 +271,9 @@ static void append_locked(struct uin_instance *inst, struct uin_event *e)
 
 /* Queued only if it is not queued already; counts toward q_len. */
 static void overflow_locked(struct uin_instance *inst)
+	UIN_REQUIRES(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	if (inst->overflow_queued)
 		return;
 	inst->overflow_queued = true;
@@ -274,10 +286,10 @@ void uin_queue_overflow(struct uin_instance *inst)
 		inst->sink->overflow(inst->sink->arg);
 		return;
 	}
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	if (!inst->dead)
 		overflow_locked(inst);
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 }
 
 /* inotify_merge/event_compare: the tail only, the cookie not compared. */
@@ -300,7 +312,7 @@ void uin_queue_event(struct uin_instance *inst, int32_t wd, uint32_t mask,
 	}
 	size_t nlen = name ? strlen(name) : 0;
 	mask &= USER_BITS;
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	if (inst->dead)
 		goto unlock;
 	/* Full (q_len counts the overflow record): every event is lost,
@@ -332,7 +344,7 @@ void uin_queue_event(struct uin_instance *inst, int32_t wd, uint32_t mask,
 	uin_count(UIN_COUNT_EVENTS, 1);
 	append_locked(inst, e);
 unlock:
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 }
 
 static void event_free(struct uin_instance *inst, struct uin_event *e)
@@ -345,7 +357,7 @@ static void event_free(struct uin_instance *inst, struct uin_event *e)
 
 void uin_queue_drain(struct uin_instance *inst)
 {
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	inst->dead = true;
 	for (struct uin_event *e = inst->head, *next; e; e = next) {
 		next = e->next;
@@ -360,7 +372,7 @@ void uin_queue_drain(struct uin_instance *inst)
 	if (inst->iofd >= 0)
 		close(inst->iofd);
 	inst->iofd = -1;
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 }
 
 /* read() -------------------------------------------------------------------- */
@@ -396,7 +408,9 @@ static ssize_t fail(int err)
 static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
 			      uintptr_t buf, uintptr_t proven, size_t count,
 			      bool credit)
+	UIN_RELEASE(inst->q_lock)
 {
+	uin_assert_held(&inst->q_lock);
 	struct uin_event *first = inst->head, *e = first;
 	struct uin_event *after_overflow = NULL;
 	size_t bytes = 0;
@@ -443,7 +457,7 @@ static ssize_t dequeue_unlock(struct uin_instance *inst, int fd,
 		inst->tail = NULL;
 	inst->q_len -= (unsigned)k;
 	inst->q_bytes -= bytes;
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 
 	/* The records, and of the one that faults what Linux copies of it
 	 * too: the bytes before the fault. */
@@ -486,9 +500,9 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 	uintptr_t proven = (uintptr_t)buf;
 	bool credit = false;
 	for (;;) {
-		pthread_mutex_lock(&inst->q_lock);
+		uin_mutex_lock(&inst->q_lock);
 		if (inst->dead) {
-			pthread_mutex_unlock(&inst->q_lock);
+			uin_mutex_unlock(&inst->q_lock);
 			return fail(EBADF);
 		}
 		if (credit && inst->debt) {
@@ -507,13 +521,13 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 			/* The event stays; so does its byte. */
 			if (credit)
 				signal_locked(inst);
-			pthread_mutex_unlock(&inst->q_lock);
+			uin_mutex_unlock(&inst->q_lock);
 			return fail(EINVAL);
 		}
 		/* (A credit with an empty queue and no debt cannot be: the
 		 * sum says its event is queued.  Drop it all the same.) */
 		credit = false;
-		pthread_mutex_unlock(&inst->q_lock);
+		uin_mutex_unlock(&inst->q_lock);
 		/*
 		 * Wait in the kernel, on the caller's own fd: O_NONBLOCK (as
 		 * fcntl left it) gives EAGAIN, a signal gives EINTR or a
@@ -541,7 +555,7 @@ ssize_t uin_queue_read(struct uin_instance *inst, int fd, void *buf,
 
 int uin_queue_nread(struct uin_instance *inst, int *out)
 {
-	pthread_mutex_lock(&inst->q_lock);
+	uin_mutex_lock(&inst->q_lock);
 	bool dead = inst->dead;
 	int bytes = (int)inst->q_bytes;
 	/* What FIONREAD counts, poll sees from now on: the bytes a dispatch
@@ -549,7 +563,7 @@ int uin_queue_nread(struct uin_instance *inst, int *out)
 	 * its end are written now. */
 	if (!dead && inst->iofd >= 0 && inst->unsignaled)
 		flush_unsignaled_locked(inst, inst->unsignaled);
-	pthread_mutex_unlock(&inst->q_lock);
+	uin_mutex_unlock(&inst->q_lock);
 	*out = bytes;
 	return dead ? -EBADF : 0;
 }

@@ -71,7 +71,9 @@ static int32_t next_cursor(int32_t wd)
 /* Under add_lock.  A new watch: inotify_new_watch. */
 static int new_watch(struct uin_instance *inst, struct uinotify_inode *inode,
 		     uint32_t mask)
+	UIN_REQUIRES(inst->add_lock)
 {
+	uin_assert_held(&inst->add_lock);
 	struct uin_iwatch *iw = uin_malloc(sizeof *iw);
 	if (!iw)
 		return -ENOMEM;
@@ -103,11 +105,11 @@ static int new_watch(struct uin_instance *inst, struct uinotify_inode *inode,
 static int update_watch(struct uin_instance *inst,
 			struct uinotify_inode *inode, uint32_t mask)
 {
-	pthread_mutex_lock(&inst->add_lock);
+	uin_mutex_lock(&inst->add_lock);
 	int ret = uinotify_watch_find_update(inst->handle, inode, mask);
 	if (ret == -ENOENT)
 		ret = new_watch(inst, inode, mask);
-	pthread_mutex_unlock(&inst->add_lock);
+	uin_mutex_unlock(&inst->add_lock);
 	return ret;
 }
 
@@ -184,11 +186,11 @@ int uin_instance_set_next_wd(struct uin_instance *inst, unsigned long next)
 {
 	if (next < 1 || next > INT_MAX)
 		return -EINVAL;
-	pthread_mutex_lock(&inst->add_lock);
+	uin_mutex_lock(&inst->add_lock);
 	int ret = uinotify_handle_set_next_wd(inst->handle, (int32_t)next);
 	if (ret == 0)
 		inst->wd_cursor = (int32_t)next;
-	pthread_mutex_unlock(&inst->add_lock);
+	uin_mutex_unlock(&inst->add_lock);
 	return ret;
 }
 

@@ -36,6 +36,7 @@
 #include "engine/fault.h"
 #include "engine/test_hooks.h"
 #include "instance/config.h"
+#include "engine/lock.h"
 #include "instance/preload_api.h"
 #include "instance/usermem.h"
 #include "preload/preload.h"
@@ -180,34 +181,34 @@ static int *high_names;      /* [high_lock] */
 static int high_count;       /* [high_lock] written, read relaxed */
 static int names_total;      /* [fd_lock] written, read relaxed */
 /* Taken by the calls that make or drop names, around the libc call. */
-static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t fd_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_PRELOAD_FD);
 /* Leaf: the list of high names, which is_name reads under any lock. */
-static pthread_mutex_t high_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t high_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_PRELOAD_HIGH);
 
 /* fd_lock and high_lock count in uin_tls_locks (sources/loop.h): a fork
  * from a signal handler that interrupted them leaves them alone (see fork
  * below). */
-static void fd_lock_take(void)
+static void fd_lock_take(void) UIN_ACQUIRE(fd_lock)
 {
 	uin_tls_locks++;
-	pthread_mutex_lock(&fd_lock);
+	uin_mutex_lock(&fd_lock);
 }
 
-static void fd_lock_drop(void)
+static void fd_lock_drop(void) UIN_RELEASE(fd_lock)
 {
-	pthread_mutex_unlock(&fd_lock);
+	uin_mutex_unlock(&fd_lock);
 	uin_tls_locks--;
 }
 
-static void high_lock_take(void)
+static void high_lock_take(void) UIN_ACQUIRE(high_lock)
 {
 	uin_tls_locks++;
-	pthread_mutex_lock(&high_lock);
+	uin_mutex_lock(&high_lock);
 }
 
-static void high_lock_drop(void)
+static void high_lock_drop(void) UIN_RELEASE(high_lock)
 {
-	pthread_mutex_unlock(&high_lock);
+	uin_mutex_unlock(&high_lock);
 	uin_tls_locks--;
 }
 
@@ -248,7 +249,9 @@ static inline bool is_name(int fd)
 
 /* fd_lock held.  0 or -ENOMEM. */
 static int mark_name(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	if ((unsigned int)fd < FD_BITMAP_FDS) {
 		unsigned long bit = 1UL << ((unsigned int)fd % BITS_PER_WORD);
 		unsigned long old = __atomic_fetch_or(
@@ -276,7 +279,9 @@ static int mark_name(int fd)
 
 /* fd_lock held. */
 static void unmark_name(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	if ((unsigned int)fd < FD_BITMAP_FDS) {
 		unsigned long bit = 1UL << ((unsigned int)fd % BITS_PER_WORD);
 		unsigned long old = __atomic_fetch_and(
@@ -307,7 +312,9 @@ static void unmark_name(int fd)
  * would hand the program raw pipe bytes.
  */
 static int add_name(int fd, int new_fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	int ret = uin_instance_fd_alias(fd, new_fd);
 	bool counted = ret == 0;
 	if (ret == 0)
@@ -329,7 +336,9 @@ static int add_name(int fd, int new_fd)
  * instance, the descriptor itself stays for the caller to close.
  */
 static void drop_name(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	int ret = uin_instance_fd_forget(fd);
 	if (ret < 0)
 		debug("forgetting instance fd %d: %s", fd, strerror(-ret));
@@ -446,7 +455,9 @@ static int same_pipe(int name, const struct stat *st)
  * errno (nothing changed).
  */
 static int names_to_kernel(int fd)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	const struct uin_real *r = libc();
 	struct stat st;
 	int fl = UIN_SYS_RETRY("preload.to_kernel.getfl",
@@ -706,7 +717,9 @@ static int name_close(int fd, int (*real_close)(int))
 
 /* fd_lock held: forget every name in [first, last]. */
 static void drop_names_in(unsigned int first, unsigned int last)
+	UIN_REQUIRES(fd_lock)
 {
+	uin_assert_held(&fd_lock);
 	for (unsigned int w = first / BITS_PER_WORD;
 	     w < FD_BITMAP_FDS / BITS_PER_WORD && w <= last / BITS_PER_WORD;
 	     w++) {
@@ -1158,15 +1171,15 @@ long __wrap_syscall(long number, ...)
  * them and the pipes alone: that child is a copy of a thread inside the
  * library, which must exec or _exit.
  */
-static pthread_mutex_t fixup_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t fixup_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_PRELOAD_FIXUP);
 
 static void atfork_child(void)
 {
 	if (uin_tls_locks)
 		return; /* torn: see above */
-	pthread_mutex_init(&fd_lock, NULL);
-	pthread_mutex_init(&high_lock, NULL);
-	pthread_mutex_init(&fixup_lock, NULL);
+	uin_mutex_reinit(&fd_lock);
+	uin_mutex_reinit(&high_lock);
+	uin_mutex_reinit(&fixup_lock);
 	if (__atomic_load_n(&names_total, __ATOMIC_RELAXED))
 		__atomic_store_n(&fork_fixup_pending, true, __ATOMIC_RELEASE);
 }
@@ -1177,7 +1190,9 @@ static void atfork_child(void)
  * started by its first settle, comes after).
  */
 static void fork_fixup_locked(void)
+	UIN_REQUIRES(fixup_lock)
 {
+	uin_assert_held(&fixup_lock);
 	if (uin_loop_fork_torn())
 		return;
 	int total = __atomic_load_n(&names_total, __ATOMIC_RELAXED);
@@ -1242,12 +1257,12 @@ static void fork_fixup_locked(void)
 
 static void names_fork_fixup(void)
 {
-	pthread_mutex_lock(&fixup_lock);
+	uin_mutex_lock(&fixup_lock);
 	if (__atomic_load_n(&fork_fixup_pending, __ATOMIC_ACQUIRE)) {
 		fork_fixup_locked();
 		__atomic_store_n(&fork_fixup_pending, false, __ATOMIC_RELEASE);
 	}
-	pthread_mutex_unlock(&fixup_lock);
+	uin_mutex_unlock(&fixup_lock);
 }
 
 /*

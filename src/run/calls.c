@@ -77,7 +77,7 @@ static void answer_once(const struct run_call *c, int64_t val, int err)
  * program's own opens never reach our numbers unless its lower ones are
  * all taken: docs/run.md.)
  */
-static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t install_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_RUN_INSTALL);
 
 /* inotify_init1 ------------------------------------------------------------- */
 
@@ -99,7 +99,7 @@ static void do_init1(const struct run_call *c, int flags)
 	/* In the trapped range when it has room; otherwise wherever the
 	 * kernel puts it (reads there are plain packet reads: docs/run.md). */
 	ri_hand_over_begin();
-	pthread_mutex_lock(&install_lock);
+	uin_mutex_lock(&install_lock);
 	int slot = tgt_free_slot(c->tid, run_cfg.fd_lo,
 				 run_cfg.fd_lo + run_cfg.fd_count);
 	int fd = run_reply_addfd(c, user_fd, slot < 0 ? -1 : slot,
@@ -107,7 +107,7 @@ static void do_init1(const struct run_call *c, int flags)
 	if (fd < 0 && fd != -ENOENT && slot >= 0)
 		/* The slot is beyond the caller's RLIMIT_NOFILE. */
 		fd = run_reply_addfd(c, user_fd, -1, flags & IN_CLOEXEC);
-	pthread_mutex_unlock(&install_lock);
+	uin_mutex_unlock(&install_lock);
 	close(user_fd);
 	ri_hand_over_end();
 	if (fd < 0) {
@@ -227,10 +227,10 @@ static void do_ioctl(const struct run_call *c)
 		/* After a read in progress has taken its records (read_lock),
 		 * and with what the kernel source holds, which happened
 		 * before this call. */
-		pthread_mutex_lock(&ri->read_lock);
+		uin_mutex_lock(&ri->read_lock);
 		uin_remote_drain();
 		int n = (int)rq_nread(ri->q);
-		pthread_mutex_unlock(&ri->read_lock);
+		uin_mutex_unlock(&ri->read_lock);
 		if (tgt_write(c->tid, c->args[2], &n, sizeof n) !=
 		    (ssize_t)sizeof n)
 			run_reply_err(c, EFAULT);
@@ -272,12 +272,12 @@ static void do_dup(const struct run_call *c, int fd, long min, bool cloexec)
 	int lo = run_cfg.fd_lo, hi = run_cfg.fd_lo + run_cfg.fd_count;
 	ri_hand_over_begin();
 	int ours = tgt_get_fd(c->tid, fd);
-	pthread_mutex_lock(&install_lock);
+	uin_mutex_lock(&install_lock);
 	int slot = min >= hi || ours < 0
 			   ? -EMFILE
 			   : tgt_free_slot(c->tid, min > lo ? (int)min : lo, hi);
 	int got = slot >= 0 ? run_reply_addfd(c, ours, slot, cloexec) : -EMFILE;
-	pthread_mutex_unlock(&install_lock);
+	uin_mutex_unlock(&install_lock);
 	if (got < 0 && got != -ENOENT)
 		run_reply_continue(c); /* range full, beyond RLIMIT_NOFILE */
 	if (ours >= 0)

@@ -18,7 +18,7 @@
 #include "run/reads.h"
 #include "run/run.h"
 
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t table_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_RUN_TABLE);
 static struct run_inst *table;   /* [table_lock] */
 static unsigned live;            /* [table_lock] */
 static unsigned long next_id = 1; /* [table_lock] */
@@ -43,9 +43,9 @@ int ri_close_fd(void)
 
 unsigned ri_count(void)
 {
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	unsigned n = live;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	return n;
 }
 
@@ -72,15 +72,15 @@ static void destroy(struct run_inst *ri)
 	/* After this no sink call runs: the queue can go. */
 	uin_remote_close(ri->ui);
 	rq_destroy(ri->q);
-	pthread_mutex_destroy(&ri->read_lock);
+	uin_mutex_destroy(&ri->read_lock);
 	run_debug("instance %lu ended", ri->id);
 	bool was_ending = ri->closed;
 	free(ri);
 	if (was_ending) {
-		pthread_mutex_lock(&table_lock);
+		uin_mutex_lock(&table_lock);
 		ending--;
 		pthread_cond_broadcast(&ended);
-		pthread_mutex_unlock(&table_lock);
+		uin_mutex_unlock(&table_lock);
 	}
 }
 
@@ -96,32 +96,32 @@ static void settle_closes(void)
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += 2; /* a reference held by a call in progress */
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	while (handing_over &&
-	       pthread_cond_timedwait(&ended, &table_lock, &until) == 0)
+	       uin_cond_timedwait(&ended, &table_lock, &until) == 0)
 		;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	ri_handle_close_events();
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	while ((ending || reading_closes) &&
-	       pthread_cond_timedwait(&ended, &table_lock, &until) == 0)
+	       uin_cond_timedwait(&ended, &table_lock, &until) == 0)
 		;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 }
 
 void ri_hand_over_begin(void)
 {
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	handing_over++;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 }
 
 void ri_hand_over_end(void)
 {
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	handing_over--;
 	pthread_cond_broadcast(&ended);
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 }
 
 void ri_get(struct run_inst *ri)
@@ -159,13 +159,13 @@ int ri_create(bool nonblock, struct run_inst **out, int *user_fd)
 		free(ri);
 		return ret;
 	}
-	pthread_mutex_init(&ri->read_lock, NULL);
+	uin_mutex_init(&ri->read_lock, UIN_RANK_RUN_READ);
 	ri->parked_tail = &ri->parked;
 	atomic_init(&ri->refs, 2); /* the table's and the caller's */
 	ri->opens = 1;             /* the program's description */
 	char path[64];
 	snprintf(path, sizeof path, "/proc/self/fd/%d", rq_read_fd(ri->q));
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	/* Under the lock: its events are handled under it too, so none can
 	 * come for this wd before the instance is in the table. */
 	ri->close_wd = inotify_add_watch(close_fd, path,
@@ -175,7 +175,7 @@ int ri_create(bool nonblock, struct run_inst **out, int *user_fd)
 	ri->next = table;
 	table = ri;
 	live++;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	if (ri->close_wd < 0)
 		run_warn_once("cannot watch an instance's pipe (%s): instances "
 			      "closed by the program are freed only when "
@@ -187,19 +187,21 @@ int ri_create(bool nonblock, struct run_inst **out, int *user_fd)
 
 struct run_inst *ri_find(ino_t ino)
 {
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	struct run_inst *ri = table;
 	while (ri && ri->ino != ino)
 		ri = ri->next;
 	if (ri)
 		ri_get(ri);
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	return ri;
 }
 
 /* Under table_lock: off the table; the caller puts the table's ref. */
 static bool unlink_locked(struct run_inst *ri)
+	UIN_REQUIRES(table_lock)
 {
+	uin_assert_held(&table_lock);
 	for (struct run_inst **pp = &table; *pp; pp = &(*pp)->next)
 		if (*pp == ri) {
 			*pp = ri->next;
@@ -211,32 +213,32 @@ static bool unlink_locked(struct run_inst *ri)
 
 void ri_maybe_end(struct run_inst *ri)
 {
-	pthread_mutex_lock(&ri->read_lock);
+	uin_mutex_lock(&ri->read_lock);
 	bool waiting = ri->parked != NULL;
-	pthread_mutex_unlock(&ri->read_lock);
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_unlock(&ri->read_lock);
+	uin_mutex_lock(&table_lock);
 	bool gone = ri->closed && !waiting && unlink_locked(ri);
 	if (gone)
 		ending++;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	if (gone)
 		ri_put(ri); /* the table's */
 }
 
 void ri_abandon(struct run_inst *ri)
 {
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	ri->closed = true;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	ri_maybe_end(ri);
 }
 
 void ri_handle_close_events(void)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	reading_closes++;
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 	for (;;) {
 		ssize_t n = read(close_fd, buf, sizeof buf);
 		if (n <= 0)
@@ -245,7 +247,7 @@ void ri_handle_close_events(void)
 			struct inotify_event *e = (struct inotify_event *)p;
 			p += sizeof *e + e->len;
 			struct run_inst *ended_ri = NULL;
-			pthread_mutex_lock(&table_lock);
+			uin_mutex_lock(&table_lock);
 			struct run_inst *ri = table;
 			while (ri && ri->close_wd != e->wd)
 				ri = ri->next;
@@ -257,7 +259,7 @@ void ri_handle_close_events(void)
 				ended_ri = ri;
 				ri_get(ended_ri);
 			}
-			pthread_mutex_unlock(&table_lock);
+			uin_mutex_unlock(&table_lock);
 			if (ended_ri) {
 				run_debug("instance %lu closed by the program",
 					  ended_ri->id);
@@ -266,8 +268,8 @@ void ri_handle_close_events(void)
 			}
 		}
 	}
-	pthread_mutex_lock(&table_lock);
+	uin_mutex_lock(&table_lock);
 	reading_closes--;
 	pthread_cond_broadcast(&ended);
-	pthread_mutex_unlock(&table_lock);
+	uin_mutex_unlock(&table_lock);
 }

@@ -35,6 +35,7 @@
 #include <sys/types.h>
 
 #include "instance/remote_api.h"
+#include "engine/lock.h"
 #include "run/rqueue.h"
 
 struct run_parked; /* reads.c */
@@ -49,7 +50,7 @@ struct run_inst {
 	int close_wd;               /* [table lock] watch on the pipe */
 	int opens;                  /* [table lock] descriptions but ours */
 	bool closed;                /* [table lock] the program let go */
-	pthread_mutex_t read_lock;
+	uin_mutex_t read_lock;
 	struct run_parked *parked;  /* [read_lock] FIFO of blocked reads */
 	struct run_parked **parked_tail;
 	bool waker_in;              /* [read_lock] rfd/wfd in the waker */

@@ -68,7 +68,9 @@ static int waker_ep = -1;
  */
 static int serve_locked(struct run_inst *ri, const struct run_call *c,
 			const struct seg *segs, int nsegs, bool nonblock)
+	UIN_REQUIRES(ri->read_lock)
 {
+	uin_assert_held(&ri->read_lock);
 	/* Events caused by syscalls that returned before this read must be
 	 * there (the kernel source's queue is drained into ours). */
 	uin_remote_drain();
@@ -125,7 +127,9 @@ static int serve_locked(struct run_inst *ri, const struct run_call *c,
 /* Waiting ------------------------------------------------------------------- */
 
 static void waker_watch_locked(struct run_inst *ri, bool on)
+	UIN_REQUIRES(ri->read_lock)
 {
+	uin_assert_held(&ri->read_lock);
 	if (ri->waker_in == on)
 		return;
 	struct epoll_event ev = {.events = EPOLLIN,
@@ -137,7 +141,9 @@ static void waker_watch_locked(struct run_inst *ri, bool on)
 
 /* Forget parked reads whose caller is gone. */
 static void prune_locked(struct run_inst *ri)
+	UIN_REQUIRES(ri->read_lock)
 {
+	uin_assert_held(&ri->read_lock);
 	struct run_parked **pp = &ri->parked;
 	while (*pp) {
 		struct run_parked *p = *pp;
@@ -153,7 +159,9 @@ static void prune_locked(struct run_inst *ri)
 
 static void park_locked(struct run_inst *ri, const struct run_call *c,
 			const struct seg *segs, int nsegs)
+	UIN_REQUIRES(ri->read_lock)
 {
+	uin_assert_held(&ri->read_lock);
 	prune_locked(ri);
 	struct run_parked *p = malloc(sizeof *p + (size_t)nsegs * sizeof *segs);
 	if (!p) {
@@ -173,7 +181,7 @@ static void park_locked(struct run_inst *ri, const struct run_call *c,
 /* The waker: answer parked reads, oldest first, while records last. */
 static void serve_parked(struct run_inst *ri)
 {
-	pthread_mutex_lock(&ri->read_lock);
+	uin_mutex_lock(&ri->read_lock);
 	while (ri->parked) {
 		struct run_parked *p = ri->parked;
 		if (!run_call_valid(&p->call)) {
@@ -193,7 +201,7 @@ static void serve_parked(struct run_inst *ri)
 	} else {
 		prune_locked(ri);
 	}
-	pthread_mutex_unlock(&ri->read_lock);
+	uin_mutex_unlock(&ri->read_lock);
 	ri_maybe_end(ri);
 }
 
@@ -206,13 +214,13 @@ static void read_common(const struct run_call *c, struct run_inst *ri,
 	if (!run_call_valid(c))
 		return;
 	bool nonblock = fl >= 0 && (fl & O_NONBLOCK);
-	pthread_mutex_lock(&ri->read_lock);
+	uin_mutex_lock(&ri->read_lock);
 	/* Parked readers came first: a new one waits behind them. */
 	if (ri->parked && !nonblock)
 		park_locked(ri, c, segs, nsegs);
 	else if (serve_locked(ri, c, segs, nsegs, nonblock) == -EAGAIN)
 		park_locked(ri, c, segs, nsegs);
-	pthread_mutex_unlock(&ri->read_lock);
+	uin_mutex_unlock(&ri->read_lock);
 }
 
 bool run_is_read(int nr)

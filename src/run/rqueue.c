@@ -28,6 +28,7 @@
  * LOCK: q->lock is a leaf (the producer side runs under engine locks).
  */
 #include "run/rqueue.h"
+#include "engine/lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,7 +64,7 @@ static size_t rec_size(const struct run_rec *r)
 }
 
 struct run_queue {
-	pthread_mutex_t lock;
+	uin_mutex_t lock;
 	int wfd, rfd;
 	struct run_rec *head, *tail; /* [lock] */
 	struct run_rec *unpiped;     /* [lock] first record not in the pipe */
@@ -82,7 +83,9 @@ struct run_queue {
 /* The pipe ------------------------------------------------------------------ */
 
 static void push_locked(struct run_queue *q)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	while (q->unpiped) {
 		struct run_rec *r = q->unpiped;
 		ssize_t n = write(q->wfd, &r->ev, rec_size(r));
@@ -102,7 +105,9 @@ static void free_rec(struct run_queue *q, struct run_rec *r)
 
 /* Take the head off the list (its packet is gone or taken by the caller). */
 static struct run_rec *unlink_head_locked(struct run_queue *q)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	struct run_rec *r = q->head;
 	q->head = r->next;
 	if (!q->head)
@@ -120,7 +125,9 @@ static struct run_rec *unlink_head_locked(struct run_queue *q)
 
 /* Drop the head records that reads through untrapped names took. */
 static void reconcile_locked(struct run_queue *q)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	int have = 0;
 	/* More bytes than we account for would mean packets nobody owns
 	 * (rq_take keeps that from happening): drop nothing then. */
@@ -146,7 +153,9 @@ static size_t pipe_bytes(const struct run_queue *q)
 /* Queueing ------------------------------------------------------------------ */
 
 static void append_locked(struct run_queue *q, struct run_rec *r)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	r->next = NULL;
 	r->seq = q->next_seq++;
 	r->in_pipe = false;
@@ -163,7 +172,9 @@ static void append_locked(struct run_queue *q, struct run_rec *r)
 }
 
 static void overflow_locked(struct run_queue *q)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	if (q->overflow_queued)
 		return;
 	q->overflow_queued = true;
@@ -185,7 +196,9 @@ static bool tail_matches(const struct run_queue *q, int32_t wd, uint32_t mask,
 
 static bool merge_locked(struct run_queue *q, int32_t wd, uint32_t mask,
 			 const char *name, size_t nlen)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	if (!tail_matches(q, wd, mask, name, nlen))
 		return false;
 	/* Unread: in the backlog, or in a pipe that is not empty. */
@@ -197,7 +210,7 @@ bool rq_event(struct run_queue *q, int32_t wd, uint32_t mask,
 {
 	size_t nlen = name ? strlen(name) : 0;
 	mask &= USER_BITS;
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	if (q->q_len >= q->max_events) {
 		overflow_locked(q);
 	} else if (!merge_locked(q, wd, mask, name, nlen)) {
@@ -219,16 +232,16 @@ bool rq_event(struct run_queue *q, int32_t wd, uint32_t mask,
 		}
 	}
 	bool backlog = q->unpiped != NULL;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return backlog;
 }
 
 bool rq_overflow(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	overflow_locked(q);
 	bool backlog = q->unpiped != NULL;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return backlog;
 }
 
@@ -236,41 +249,43 @@ bool rq_overflow(struct run_queue *q)
 
 size_t rq_nread(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	reconcile_locked(q);
 	size_t n = q->q_bytes;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return n;
 }
 
 bool rq_has_data(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	reconcile_locked(q);
 	bool yes = q->head != NULL;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return yes;
 }
 
 bool rq_has_backlog(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	bool yes = q->unpiped != NULL;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return yes;
 }
 
 void rq_push(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	reconcile_locked(q);
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 }
 
 /* Copy from `from` while records fit in count; extends the peek. */
 static ssize_t copy_locked(struct run_queue *q, struct run_rec *from,
 			   size_t count, char **out)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	*out = NULL;
 	if (!from)
 		return -EAGAIN;
@@ -296,30 +311,32 @@ static ssize_t copy_locked(struct run_queue *q, struct run_rec *from,
 
 ssize_t rq_peek(struct run_queue *q, size_t count, char **out)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	reconcile_locked(q);
 	if (q->head)
 		q->peek_first = q->peek_end = q->head->seq;
 	ssize_t ret = copy_locked(q, q->head, count, out);
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return ret;
 }
 
 ssize_t rq_peek_next(struct run_queue *q, size_t count, char **out)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	struct run_rec *r = q->head;
 	while (r && r->seq < q->peek_end)
 		r = r->next;
 	ssize_t ret = copy_locked(q, r, count, out);
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return ret;
 }
 
 /* The pipe emptied of our packets and filled again from the head, in
  * order (after an aborted reply took some out of the middle of it). */
 static void rebuild_pipe_locked(struct run_queue *q)
+	UIN_REQUIRES(q->lock)
 {
+	uin_assert_held(&q->lock);
 	char scratch[sizeof(struct inotify_event) + NAME_MAX + 1 + 16];
 	while (read(q->rfd, scratch, sizeof scratch) > 0)
 		;
@@ -333,7 +350,7 @@ static void rebuild_pipe_locked(struct run_queue *q)
 unsigned rq_take(struct run_queue *q, size_t written)
 {
 	char scratch[sizeof(struct inotify_event) + NAME_MAX + 1 + 16];
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	/* Raw reads may have taken some of them meanwhile (delivered twice).
 	 * Only a program that reads one instance through a trapped and an
 	 * untrapped name at the same moment can cause that, and in that case
@@ -366,29 +383,29 @@ unsigned rq_take(struct run_queue *q, size_t written)
 	if (backlog_taken)
 		q->unpiped = r;
 	q->taken = k;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 	return k;
 }
 
 void rq_commit(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	for (; q->taken && q->head; q->taken--)
 		free_rec(q, unlink_head_locked(q));
 	q->taken = 0;
 	q->peeking = false;
 	push_locked(q);
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 }
 
 void rq_abort(struct run_queue *q)
 {
-	pthread_mutex_lock(&q->lock);
+	uin_mutex_lock(&q->lock);
 	if (q->taken)
 		rebuild_pipe_locked(q);
 	q->taken = 0;
 	q->peeking = false;
-	pthread_mutex_unlock(&q->lock);
+	uin_mutex_unlock(&q->lock);
 }
 
 /* Life ----------------------------------------------------------------------- */
@@ -408,7 +425,7 @@ int rq_create(unsigned max_events, bool nonblock, struct run_queue **out,
 	q->overflow->ev.mask = IN_Q_OVERFLOW;
 	q->max_events = max_events;
 	q->rfd = q->wfd = -1;
-	pthread_mutex_init(&q->lock, NULL);
+	uin_mutex_init(&q->lock, UIN_RANK_RUN_QUEUE);
 
 	int p[2], ret;
 	/* O_DIRECT makes the write end packetised; the read end must not
@@ -448,11 +465,13 @@ free_q:
 
 void rq_destroy(struct run_queue *q)
 {
+	uin_mutex_lock(&q->lock);
 	while (q->head)
 		free_rec(q, unlink_head_locked(q));
+	uin_mutex_unlock(&q->lock);
 	close(q->rfd);
 	close(q->wfd);
-	pthread_mutex_destroy(&q->lock);
+	uin_mutex_destroy(&q->lock);
 	free(q->overflow);
 	free(q);
 }

@@ -26,6 +26,7 @@
  * That wait ends: the busy call's receiver waits for no other receiver.
  */
 #include "run/run.h"
+#include "engine/lock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -85,16 +86,16 @@ void run_debug(const char *fmt, ...)
 
 void run_warn_once(const char *fmt, ...)
 {
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static uin_mutex_t lock = UIN_MUTEX_INITIALIZER(UIN_RANK_RUN_WARN);
 	static const char *said[16];
-	pthread_mutex_lock(&lock);
+	uin_mutex_lock(&lock);
 	unsigned i = 0;
 	while (i < 16 && said[i] && said[i] != fmt)
 		i++;
 	bool first = i < 16 && !said[i];
 	if (first)
 		said[i] = fmt;
-	pthread_mutex_unlock(&lock);
+	uin_mutex_unlock(&lock);
 	if (!first)
 		return;
 	va_list ap;
@@ -204,7 +205,7 @@ static struct replay {
 	int err;
 	int64_t when;
 } replays[REPLAYS];
-static pthread_mutex_t replay_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t replay_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_RUN_REPLAY);
 static pthread_cond_t replay_done = PTHREAD_COND_INITIALIZER;
 
 static int64_t now_ns(void)
@@ -237,7 +238,7 @@ static struct replay *replay_slot(void)
 bool run_replay_begin(const struct run_call *c, int64_t *val, int *err)
 {
 	bool kept = false;
-	pthread_mutex_lock(&replay_lock);
+	uin_mutex_lock(&replay_lock);
 	for (;;) {
 		struct replay *busy = NULL;
 		for (unsigned i = 0; i < REPLAYS && !busy; i++)
@@ -246,7 +247,7 @@ bool run_replay_begin(const struct run_call *c, int64_t *val, int *err)
 				busy = &replays[i];
 		if (!busy)
 			break;
-		pthread_cond_wait(&replay_done, &replay_lock);
+		uin_cond_wait(&replay_done, &replay_lock);
 	}
 	int64_t t = now_ns();
 	struct replay *r = NULL;
@@ -265,7 +266,7 @@ bool run_replay_begin(const struct run_call *c, int64_t *val, int *err)
 		*r = (struct replay){REPLAY_BUSY, c->id, c->tid, c->nr,
 				     {c->args[0], c->args[1], c->args[2]},
 				     0, 0, t};
-	pthread_mutex_unlock(&replay_lock);
+	uin_mutex_unlock(&replay_lock);
 	return kept;
 }
 
@@ -279,7 +280,7 @@ static struct replay *busy_entry(const struct run_call *c)
 
 void run_replay_keep(const struct run_call *c, int64_t val, int err)
 {
-	pthread_mutex_lock(&replay_lock);
+	uin_mutex_lock(&replay_lock);
 	struct replay *r = busy_entry(c);
 	if (!r)
 		r = replay_slot();
@@ -288,17 +289,17 @@ void run_replay_keep(const struct run_call *c, int64_t val, int err)
 				     {c->args[0], c->args[1], c->args[2]},
 				     val, err, now_ns()};
 	pthread_cond_broadcast(&replay_done);
-	pthread_mutex_unlock(&replay_lock);
+	uin_mutex_unlock(&replay_lock);
 }
 
 void run_replay_end(const struct run_call *c)
 {
-	pthread_mutex_lock(&replay_lock);
+	uin_mutex_lock(&replay_lock);
 	struct replay *r = busy_entry(c);
 	if (r)
 		r->state = REPLAY_FREE;
 	pthread_cond_broadcast(&replay_done);
-	pthread_mutex_unlock(&replay_lock);
+	uin_mutex_unlock(&replay_lock);
 }
 
 /* Receivers ----------------------------------------------------------------- */

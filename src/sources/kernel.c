@@ -266,7 +266,9 @@ static void ks_read(void *arg, uint32_t events);
 
 /* Give the loop the instance fd (starts the loop thread if needed). */
 static int ks_register_locked(int fd)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_loop_reg *reg;
 	int err = uin_loop_add_fd(fd, EPOLLIN, UIN_LOOP_DRAIN, ks_read, NULL,
 				  &reg);
@@ -278,7 +280,9 @@ static int ks_register_locked(int fd)
 }
 
 static int ks_open_locked(void)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	/* UINOTIFY_FORK_REARM read (and a bad value reported) here, before
 	 * any fork a watch could be inherited by: not by each child. */
 	(void)uin_env(UIN_ENV_FORK_REARM);
@@ -432,6 +436,7 @@ static int kernel_watch_enospc(struct uin_src_inode *si,
 
 int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
 {
+	uin_assert_held(&uin_sources_mu);
 	/* The mask of the watch about to be added, when the caller passed
 	 * it; else a superset that update() narrows. */
 	uint32_t want = r->in_flags & IN_ALL_EVENTS;
@@ -544,6 +549,7 @@ static int path_fd_for(struct uin_kwatch *kw)
 
 void uin_kernel_update(struct uin_src_inode *si)
 {
+	uin_assert_held(&uin_sources_mu);
 	rearm_locked();
 	struct uin_kwatch *kw = si->kw;
 	if (!kw || kw_wd(kw) < 0 || ks.fd < 0)
@@ -576,6 +582,7 @@ void uin_kernel_update(struct uin_src_inode *si)
 
 void uin_kernel_detach(struct uin_src_inode *si)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_kwatch *kw = si->kw;
 	if (!kw)
 		return;
@@ -697,6 +704,7 @@ static struct {
 
 void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name)
 {
+	uin_loop_assert_dispatch();
 	mute.self_kwd = self_kwd;
 	mute.parent_kwd = parent_kwd;
 	mute.name = name;
@@ -704,6 +712,7 @@ void uin_kernel_mute_reads(int self_kwd, int parent_kwd, const char *name)
 
 void uin_kernel_unmute_reads(void)
 {
+	uin_loop_assert_dispatch();
 	mute.self_kwd = mute.parent_kwd = -1;
 	mute.name = NULL;
 }
@@ -722,6 +731,7 @@ static bool muted(const struct inotify_event *e)
 
 int uin_kernel_reads_kwd(const struct uin_src_inode *si)
 {
+	uin_assert_held(&uin_sources_mu);
 	const struct uin_kwatch *kw = si ? si->kw : NULL;
 	if (!kw || kw_wd(kw) < 0 ||
 	    !(kw->kmask & (IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)))
@@ -870,7 +880,10 @@ void uin_kernel_atfork_child(void)
 	}
 	ks.epoch++;
 	hint.kw = NULL;
-	uin_kernel_unmute_reads();
+	/* Not uin_kernel_unmute_reads: the child's one thread does not hold
+	 * the dispatch lock here (re-initialised, or, torn, never taken). */
+	mute.self_kwd = mute.parent_kwd = -1;
+	mute.name = NULL;
 }
 
 struct kfdinfo {
@@ -1010,7 +1023,9 @@ static enum rearm_mode rearm_mode(void)
 /* Under the sources lock: the inherited table, now ours to use (NULL if
  * there is none left). */
 static struct uin_kwatch **take_rearm_table(size_t *nbuckets, long *n)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_kwatch **old = ks.rearm_buckets;
 	*nbuckets = ks.rearm_nbuckets;
 	*n = ks.rearm_n;
@@ -1060,7 +1075,9 @@ static void deliver_lost(void)
 
 /* Under the sources lock: make the inherited watches, if any are left. */
 static void rearm_locked(void)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	size_t nold;
 	long n;
 	struct uin_kwatch **old = take_rearm_table(&nold, &n);
@@ -1185,7 +1202,10 @@ void uin_kernel_atfork_rearm(void)
 
 void uin_kernel_debug_inject(const struct inotify_event *e)
 {
+	/* As the loop thread's read would: under the dispatch lock. */
+	uin_loop_dispatch_enter();
 	ks_event(e);
+	uin_loop_dispatch_exit();
 }
 
 long uin_kernel_debug_lose_events(void)

@@ -29,23 +29,25 @@ extern const struct uin_source_ops uin_source_kernel;
  * scanner takes the inode over), -EMFILE/-ENFILE/-ENOMEM (no kernel
  * instance), or another errno from inotify_add_watch.
  */
-int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r);
+int uin_kernel_attach(struct uin_src_inode *si, const struct uin_resolved *r)
+	UIN_REQUIRES(uin_sources_mu);
 
 /* si's need, watched or excl_all changed (from mask_changed). */
-void uin_kernel_update(struct uin_src_inode *si);
+void uin_kernel_update(struct uin_src_inode *si) UIN_REQUIRES(uin_sources_mu);
 /* The resolved fd is about to be closed: a hint through it is no more
  * (its number may be another file's, in another thread, next). */
 void uin_kernel_forget_fd(int fd);
 
 /* si is being released: stop observing it (from release_inode). */
-void uin_kernel_detach(struct uin_src_inode *si);
+void uin_kernel_detach(struct uin_src_inode *si) UIN_REQUIRES(uin_sources_mu);
 
 /*
  * The kernel wd of si's kernel watch when that watch reports OPEN, ACCESS
  * or CLOSE_NOWRITE (what the scanner's own directory reads cause), else
  * -1.  Under the sources lock.
  */
-int uin_kernel_reads_kwd(const struct uin_src_inode *si);
+int uin_kernel_reads_kwd(const struct uin_src_inode *si)
+	UIN_REQUIRES(uin_sources_mu);
 /*
  * Under the dispatch lock, around a drain that follows the scanner's read
  * of a directory: drop OPEN/ACCESS/CLOSE_NOWRITE|ISDIR read from kernel

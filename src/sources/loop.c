@@ -23,6 +23,7 @@
 
 #include "engine/alloc.h"
 #include "engine/fault.h"
+#include "engine/lock.h"
 #include "sources/loop.h"
 
 #define MAX_FORK_HOOKS 4
@@ -39,8 +40,8 @@ struct uin_loop_reg {
 	atomic_bool dead;          /* set under the dispatch lock */
 };
 
-static pthread_mutex_t loop_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_mutex_t dispatch_mu = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t loop_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_LOOP);
+static uin_mutex_t dispatch_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_DISPATCH);
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 static struct {
@@ -88,7 +89,7 @@ static atomic_uint api_waiters;
  */
 static atomic_bool fork_pending, fork_torn;
 /* Serialises the first settle of a child with threads of its own. */
-static pthread_mutex_t settle_mu = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t settle_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_SETTLE);
 /* This thread is settling (SETTLING), and asked not to start the loop
  * thread (NO_THREAD: the drop-in's fork() under a sanitizer, loop.h):
  * registrations then leave it pending.  One byte: the drop-in's static
@@ -105,24 +106,26 @@ static void register_atfork(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-static void inherited_forget_locked(void);
+static void inherited_forget_locked(void) UIN_REQUIRES(loop_mu);
 
-static void loop_lock(void)
+static void loop_lock(void) UIN_ACQUIRE(loop_mu)
 {
 	uin_tls_locks++;
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 	if (__builtin_expect(L.inherited, 0))
 		inherited_forget_locked();
 }
 
-static void loop_unlock(void)
+static void loop_unlock(void) UIN_RELEASE(loop_mu)
 {
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	uin_tls_locks--;
 }
 
 static void wake_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	if (L.evfd >= 0) {
 		uint64_t one = 1;
 		ssize_t r = write(L.evfd, &one, sizeof one);
@@ -131,7 +134,9 @@ static void wake_locked(void)
 }
 
 static void free_zombies_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	while (L.zombies) {
 		struct uin_loop_reg *z = L.zombies;
 		L.zombies = z->next;
@@ -146,7 +151,9 @@ static void free_zombies_locked(void)
  * here rather than in the child handler, which must not free.
  */
 static void inherited_forget_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	L.inherited = false;
 	while (L.regs) {
 		struct uin_loop_reg *r = L.regs;
@@ -216,7 +223,7 @@ static void *loop_main(void *unused)
 		     spins < 1000;
 		     spins++)
 			sched_yield();
-		pthread_mutex_lock(&dispatch_mu);
+		uin_mutex_lock(&dispatch_mu);
 		tls_dispatching = true;
 		for (int i = 0; i < n; i++) {
 			struct uin_loop_reg *reg = evs[i].data.ptr;
@@ -241,7 +248,7 @@ static void *loop_main(void *unused)
 		}
 		run_jobs();
 		tls_dispatching = false;
-		pthread_mutex_unlock(&dispatch_mu);
+		uin_mutex_unlock(&dispatch_mu);
 	}
 }
 
@@ -269,7 +276,9 @@ int uin_thread_spawn(void *(*fn)(void *), const char *name,
 
 /* Start the thread that owns L.epfd.  Under loop_mu. */
 static int start_thread_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	int err = uin_thread_spawn(loop_main, "uinotify-loop", 0);
 	if (err)
 		return err;
@@ -279,7 +288,9 @@ static int start_thread_locked(void)
 
 /* Create the epoll fd and the thread if there are none.  Under loop_mu. */
 static int ensure_running_locked(void)
+	UIN_REQUIRES(loop_mu)
 {
+	uin_assert_held(&loop_mu);
 	pthread_once(&fork_once, register_atfork);
 	if (L.running) {
 		if (atomic_load(&L.thread_pending) && !(tls_settle & NO_THREAD))
@@ -398,14 +409,15 @@ int uin_loop_timer_set(struct uin_loop_reg *reg, uint64_t first_ns,
 	return 0;
 }
 
-void uin_loop_del(struct uin_loop_reg *reg)
+/* The analysis cannot follow a lock taken or not (take). */
+void uin_loop_del(struct uin_loop_reg *reg) UIN_NO_TSA
 {
 	if (!reg)
 		return;
 	bool take = !tls_dispatching;
 	if (take) {
 		uin_tls_locks++;
-		pthread_mutex_lock(&dispatch_mu);
+		uin_mutex_lock(&dispatch_mu);
 	}
 	loop_lock();
 	struct uin_loop_reg **pp = &L.regs;
@@ -432,7 +444,7 @@ void uin_loop_del(struct uin_loop_reg *reg)
 	}
 	loop_unlock();
 	if (take) {
-		pthread_mutex_unlock(&dispatch_mu);
+		uin_mutex_unlock(&dispatch_mu);
 		uin_tls_locks--;
 	}
 }
@@ -471,7 +483,7 @@ static void settle_slow(bool start_thread)
 {
 	if (atomic_load(&fork_pending) && !tls_loop_thread &&
 	    !(tls_settle & SETTLING)) {
-		pthread_mutex_lock(&settle_mu);
+		uin_mutex_lock(&settle_mu);
 		if (atomic_load(&fork_pending)) {
 			tls_settle = SETTLING | (start_thread ? 0 : NO_THREAD);
 			for (unsigned i = 0; i < fork_nhooks; i++)
@@ -480,7 +492,7 @@ static void settle_slow(bool start_thread)
 			tls_settle = 0;
 			atomic_store(&fork_pending, false);
 		}
-		pthread_mutex_unlock(&settle_mu);
+		uin_mutex_unlock(&settle_mu);
 	}
 	if (start_thread && !(tls_settle & SETTLING) &&
 	    atomic_load(&L.thread_pending)) {
@@ -513,7 +525,9 @@ bool uin_loop_fork_torn(void)
 
 /* Under the dispatch lock. */
 static void run_drains_locked(void)
+	UIN_REQUIRES(dispatch_mu)
 {
+	uin_assert_held(&dispatch_mu);
 	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0)
 		return;
 	/* Registrations cannot be freed while we hold the dispatch lock: a
@@ -532,18 +546,20 @@ static void run_drains_locked(void)
 }
 
 static void dispatch_lock(void)
+	UIN_ACQUIRE(dispatch_mu)
 {
 	atomic_fetch_add(&api_waiters, 1);
 	uin_tls_locks++;
-	pthread_mutex_lock(&dispatch_mu);
+	uin_mutex_lock(&dispatch_mu);
 	atomic_fetch_sub(&api_waiters, 1);
 	tls_dispatching = true;
 }
 
 static void dispatch_unlock(void)
+	UIN_RELEASE(dispatch_mu)
 {
 	tls_dispatching = false;
-	pthread_mutex_unlock(&dispatch_mu);
+	uin_mutex_unlock(&dispatch_mu);
 	uin_tls_locks--;
 }
 
@@ -558,7 +574,9 @@ void uin_loop_drain(void)
 	dispatch_unlock();
 }
 
-void uin_loop_dispatch_enter(void)
+/* Held from enter to exit, and only by the outermost call: not for the
+ * analysis. */
+void uin_loop_dispatch_enter(void) UIN_NO_TSA
 {
 	if (tls_enter_depth == 0)
 		settle();
@@ -572,7 +590,7 @@ void uin_loop_dispatch_enter(void)
 	}
 }
 
-void uin_loop_dispatch_exit(void)
+void uin_loop_dispatch_exit(void) UIN_NO_TSA
 {
 	if (--tls_enter_depth == 0 && tls_enter_took) {
 		tls_enter_took = false;
@@ -580,7 +598,8 @@ void uin_loop_dispatch_exit(void)
 	}
 }
 
-void uin_loop_run_drains(void)
+/* tls_dispatching says whether this thread holds the dispatch lock. */
+void uin_loop_run_drains(void) UIN_NO_TSA
 {
 	if (tls_dispatching)
 		run_drains_locked();
@@ -589,6 +608,15 @@ void uin_loop_run_drains(void)
 bool uin_loop_in_dispatch(void)
 {
 	return tls_dispatching;
+}
+
+void uin_loop_assert_dispatch_(const char *fn)
+{
+#ifdef UIN_LOCK_CHECKS
+	uin_lock_check_held(&dispatch_mu, fn);
+#else
+	(void)fn;
+#endif
 }
 
 bool uin_loop_running(void)
@@ -640,31 +668,32 @@ bool uin_loop_held_here(void)
 	return false;
 }
 
-static void atfork_prepare(void)
+/* The fork handlers hold the locks from prepare to parent or child. */
+static void atfork_prepare(void) UIN_NO_TSA
 {
 	fork_nhooks = atomic_load(&L.nhooks);
 	fork_quiesced = !uin_loop_held_here();
 	if (!fork_quiesced)
 		return;
-	pthread_mutex_lock(&dispatch_mu);
+	uin_mutex_lock(&dispatch_mu);
 	for (unsigned i = 0; i < fork_nhooks; i++)
 		if (L.hooks[i]->prepare)
 			L.hooks[i]->prepare();
-	pthread_mutex_lock(&loop_mu);
+	uin_mutex_lock(&loop_mu);
 }
 
-static void atfork_parent(void)
+static void atfork_parent(void) UIN_NO_TSA
 {
 	if (!fork_quiesced)
 		return;
-	pthread_mutex_unlock(&loop_mu);
+	uin_mutex_unlock(&loop_mu);
 	for (unsigned i = fork_nhooks; i-- > 0;)
 		if (L.hooks[i]->parent)
 			L.hooks[i]->parent();
-	pthread_mutex_unlock(&dispatch_mu);
+	uin_mutex_unlock(&dispatch_mu);
 }
 
-static void atfork_child(void)
+static void atfork_child(void) UIN_NO_TSA
 {
 	/* The child's copies; the parent's epoll set stays as it is. */
 	if (L.epfd >= 0)
@@ -682,9 +711,9 @@ static void atfork_child(void)
 		return;
 	}
 	/* One thread, this one, which holds both mutexes. */
-	pthread_mutex_init(&loop_mu, NULL);
-	pthread_mutex_init(&dispatch_mu, NULL);
-	pthread_mutex_init(&settle_mu, NULL);
+	uin_mutex_reinit(&loop_mu);
+	uin_mutex_reinit(&dispatch_mu);
+	uin_mutex_reinit(&settle_mu);
 	L.inherited = true; /* forgotten at the first loop_lock */
 	atomic_store(&L.ndrain, 0);
 	atomic_store(&api_waiters, 0); /* those threads are not in the child */

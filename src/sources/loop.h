@@ -113,6 +113,14 @@ void uin_loop_drain(void);
 
 /* Whether the caller is the thread dispatching right now. */
 bool uin_loop_in_dispatch(void);
+/* The caller holds the dispatch lock (checked in UIN_LOCK_CHECKS builds:
+ * engine/lock.h; nothing otherwise). */
+void uin_loop_assert_dispatch_(const char *fn);
+#ifdef UIN_LOCK_CHECKS
+#define uin_loop_assert_dispatch() uin_loop_assert_dispatch_(__func__)
+#else
+#define uin_loop_assert_dispatch() ((void)0)
+#endif
 
 /*
  * Take the dispatch lock in an API thread (nested calls in a thread that

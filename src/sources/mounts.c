@@ -15,6 +15,7 @@
 
 #include "engine/alloc.h"
 #include "engine/fault.h"
+#include "engine/lock.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
 #include "sources/mounts.h"
@@ -353,34 +354,35 @@ unsigned uin_mount_sources_for(enum uinotify_source kind,
 
 /* Mount records ------------------------------------------------------------- */
 
-static pthread_mutex_t sources_mu = PTHREAD_MUTEX_INITIALIZER;
+uin_mutex_t uin_sources_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_SOURCES);
 static struct uin_mount *mounts;    /* [sources lock] */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 void uin_sources_lock(void)
 {
 	uin_tls_locks++ /* loop.h */;
-	pthread_mutex_lock(&sources_mu);
+	uin_mutex_lock(&uin_sources_mu);
 }
 
 void uin_sources_unlock(void)
 {
-	pthread_mutex_unlock(&sources_mu);
+	uin_mutex_unlock(&uin_sources_mu);
 	uin_tls_locks--;
 }
 
-static void fork_prepare(void)
+/* Held from prepare to parent or child. */
+static void fork_prepare(void) UIN_NO_TSA
 {
-	pthread_mutex_lock(&sources_mu);
+	uin_mutex_lock(&uin_sources_mu);
 }
-static void fork_parent(void)
+static void fork_parent(void) UIN_NO_TSA
 {
-	pthread_mutex_unlock(&sources_mu);
+	uin_mutex_unlock(&uin_sources_mu);
 }
 static void fork_child(bool quiesced)
 {
 	if (quiesced)
-		pthread_mutex_init(&sources_mu, NULL);
+		uin_mutex_reinit(&uin_sources_mu);
 	uin_kernel_atfork_child();
 	if (quiesced)
 		uin_scan_atfork_child();
@@ -421,7 +423,9 @@ static void sb_mask_changed(void *sb_user, struct uinotify_inode *inode,
 
 /* Unlink m if nothing uses it; the caller then destroys it unlocked. */
 static bool mount_idle_locked(struct uin_mount *m)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	if (m->ninodes || m->pins)
 		return false;
 	struct uin_mount **pp = &mounts;
@@ -477,7 +481,9 @@ static const struct uinotify_sb_ops mount_sb_ops = {
 
 static struct uin_mount *mount_find_locked(uint64_t dev, unsigned wanted,
 					   unsigned flags)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_mount *m;
 	for (m = mounts; m; m = m->next)
 		if (m->dev == dev && m->wanted == wanted && m->flags == flags)
@@ -489,7 +495,9 @@ static struct uin_mount *mount_find_locked(uint64_t dev, unsigned wanted,
 static int mount_create_locked(uint64_t dev, unsigned wanted, unsigned flags,
 			       const struct uin_mount_info *info,
 			       struct uin_mount **out)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_mount *m = uin_calloc(1, sizeof *m);
 	if (!m)
 		return -ENOMEM;
@@ -637,7 +645,9 @@ int uin_inode_sources(struct uinotify_inode *inode, unsigned *wanted,
 
 static struct uin_mount *next_with_locked(struct uin_mount *m,
 					   unsigned sources)
+	UIN_REQUIRES(uin_sources_mu)
 {
+	uin_assert_held(&uin_sources_mu);
 	for (; m; m = m->next)
 		if (m->active & sources)
 			return m;
@@ -646,6 +656,7 @@ static struct uin_mount *next_with_locked(struct uin_mount *m,
 
 void uin_mounts_overflow(unsigned sources)
 {
+	uin_loop_assert_dispatch();
 	/* A pin keeps each record (and its link) in the list while its
 	 * superblock is walked without the lock; no allocation needed. */
 	uin_sources_lock();

@@ -45,6 +45,7 @@
 #include <uinotify/hooks.h>
 #include <uinotify/inotify.h>
 
+#include "engine/lock.h"
 #include "sources/source.h"
 
 enum uin_mount_class {
@@ -130,8 +131,11 @@ struct uin_src_inode {
 	struct uin_scan_watch *sw;      /* [sources lock] the scanner's */
 };
 
-void uin_sources_lock(void);
-void uin_sources_unlock(void);
+/* The sources lock (mounts.c; named here for the lock annotations and
+ * uin_assert_held). */
+extern uin_mutex_t uin_sources_mu;
+void uin_sources_lock(void) UIN_ACQUIRE(uin_sources_mu);
+void uin_sources_unlock(void) UIN_RELEASE(uin_sources_mu);
 
 /*
  * The engine inode for r in the superblock of (r's device, wanted, flags),

@@ -22,6 +22,7 @@
 #include <pthread.h>
 
 #include "engine/alloc.h"
+#include "engine/lock.h"
 #include "sources/source.h"
 
 struct none_sb {
@@ -31,12 +32,14 @@ struct none_sb {
 	long inodes;             /* [none_lock] created and not yet released */
 };
 
-static pthread_mutex_t none_lock = PTHREAD_MUTEX_INITIALIZER;
+static uin_mutex_t none_lock = UIN_MUTEX_INITIALIZER(UIN_RANK_NONE_SRC);
 static struct none_sb *none_sbs; /* [none_lock] */
 static long none_nsbs;           /* [none_lock] */
 
 static void none_unlink_destroy_locked(struct none_sb *nsb)
+	UIN_REQUIRES(none_lock)
 {
+	uin_assert_held(&none_lock);
 	struct none_sb **pp = &none_sbs;
 	while (*pp != nsb)
 		pp = &(*pp)->next;
@@ -50,10 +53,10 @@ static void none_release_inode(void *sb_user, struct uinotify_inode *inode)
 {
 	struct none_sb *nsb = sb_user;
 	(void)inode;
-	pthread_mutex_lock(&none_lock);
+	uin_mutex_lock(&none_lock);
 	if (--nsb->inodes == 0)
 		none_unlink_destroy_locked(nsb);
-	pthread_mutex_unlock(&none_lock);
+	uin_mutex_unlock(&none_lock);
 }
 
 static const struct uinotify_sb_ops none_sb_ops = {
@@ -65,7 +68,7 @@ static int none_inode_get(const struct uin_resolved *r,
 			  struct uinotify_inode **out)
 {
 	int ret;
-	pthread_mutex_lock(&none_lock);
+	uin_mutex_lock(&none_lock);
 	struct none_sb *nsb = none_sbs;
 	while (nsb && nsb->dev != r->key.dev)
 		nsb = nsb->next;
@@ -93,7 +96,7 @@ static int none_inode_get(const struct uin_resolved *r,
 	if (ret > 0)
 		ret = 0;
 unlock:
-	pthread_mutex_unlock(&none_lock);
+	uin_mutex_unlock(&none_lock);
 	return ret;
 }
 
@@ -116,8 +119,8 @@ int uin_source_none_inode(const char *path, uint32_t flags,
 
 long uin_source_none_sb_count(void)
 {
-	pthread_mutex_lock(&none_lock);
+	uin_mutex_lock(&none_lock);
 	long n = none_nsbs;
-	pthread_mutex_unlock(&none_lock);
+	uin_mutex_unlock(&none_lock);
 	return n;
 }

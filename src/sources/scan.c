@@ -89,6 +89,7 @@
 
 #include "engine/alloc.h"
 #include "engine/fault.h"
+#include "engine/lock.h"
 #include "instance/config.h"
 #include "sources/kernel.h"
 #include "sources/loop.h"
@@ -212,12 +213,12 @@ static struct {
 	/* [S] */
 	struct uin_loop_job reap_job;
 	/* waiting for ticks (tests) */
-	pthread_mutex_t wait_mu;
+	uin_mutex_t wait_mu;
 	pthread_cond_t wait_cv;
 	long ticks_started, ticks_done, sweeps_done; /* [wait_mu] */
 } S = {
 	.reap_job = {.fn = reap_job_fn},
-	.wait_mu = PTHREAD_MUTEX_INITIALIZER,
+	.wait_mu = UIN_MUTEX_INITIALIZER(UIN_RANK_SCAN_WAIT),
 	.wait_cv = PTHREAD_COND_INITIALIZER,
 	.cpu_ns_per_check = 1500.0,
 };
@@ -1145,6 +1146,7 @@ static uint32_t list_spread_ms(const struct uinotify_key *k)
 int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 		    enum uin_scan_mode mode)
 {
+	uin_loop_assert_dispatch();
 	pthread_once(&params_once, params_init);
 	uin_sources_lock();
 	struct uin_scan_watch *old = si->sw;
@@ -1228,6 +1230,7 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 
 void uin_scan_update(struct uin_src_inode *si)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_scan_watch *sw = si->sw;
 	if (!sw)
 		return;
@@ -1237,6 +1240,7 @@ void uin_scan_update(struct uin_src_inode *si)
 
 void uin_scan_detach(struct uin_src_inode *si)
 {
+	uin_assert_held(&uin_sources_mu);
 	struct uin_scan_watch *sw = si->sw;
 	if (!sw)
 		return;
@@ -2068,10 +2072,10 @@ static void cold_rotation(struct tick_ctx *t, long quota)
 		d = d->all_next;
 		if (!d) {
 			STAT_ADD(sweeps, 1);
-			pthread_mutex_lock(&S.wait_mu);
+			uin_mutex_lock(&S.wait_mu);
 			S.sweeps_done++;
 			pthread_cond_broadcast(&S.wait_cv);
-			pthread_mutex_unlock(&S.wait_mu);
+			uin_mutex_unlock(&S.wait_mu);
 			if (wrapped)
 				break;
 			wrapped = true; /* at most one sweep per tick */
@@ -2307,9 +2311,9 @@ static void tick(void)
 	TK.wall0 = mono_ns();
 	TK.cpu0 = cpu_ns();
 	atomic_store(&st.last_tick_start_us, (long)(TK.wall0 / 1000));
-	pthread_mutex_lock(&S.wait_mu);
+	uin_mutex_lock(&S.wait_mu);
 	S.ticks_started++;
-	pthread_mutex_unlock(&S.wait_mu);
+	uin_mutex_unlock(&S.wait_mu);
 
 	S.in_tick = true;
 	/* What the kernel has queued so far fills the ledgers first. */
@@ -2449,10 +2453,10 @@ static void tick_finish(void)
 	atomic_store(&st.last_tick_cpu_us,
 		     (long)((cpu_ns() - TK.cpu0) / 1000));
 	STAT_ADD(ticks, 1);
-	pthread_mutex_lock(&S.wait_mu);
+	uin_mutex_lock(&S.wait_mu);
 	S.ticks_done++;
 	pthread_cond_broadcast(&S.wait_cv);
-	pthread_mutex_unlock(&S.wait_mu);
+	uin_mutex_unlock(&S.wait_mu);
 
 	/* Due `interval` after this tick began; after an overrun, as long
 	 * again as the tick took: never scan more than half of the time. */
@@ -2610,7 +2614,7 @@ void uin_scan_atfork_child(void)
 {
 	uin_scan_pool_atfork_child();
 	S.timer = NULL; /* the loop closed the child's copy */
-	pthread_mutex_init(&S.wait_mu, NULL);
+	uin_mutex_reinit(&S.wait_mu);
 	pthread_cond_init(&S.wait_cv, NULL);
 }
 
@@ -2680,27 +2684,27 @@ static int wait_counter(long *counter, long target, long timeout_ms)
 		dl.tv_nsec -= 1000000000;
 	}
 	int err = 0;
-	pthread_mutex_lock(&S.wait_mu);
+	uin_mutex_lock(&S.wait_mu);
 	while (*counter < target && !err)
-		err = pthread_cond_timedwait(&S.wait_cv, &S.wait_mu, &dl);
+		err = uin_cond_timedwait(&S.wait_cv, &S.wait_mu, &dl);
 	bool ok = *counter >= target;
-	pthread_mutex_unlock(&S.wait_mu);
+	uin_mutex_unlock(&S.wait_mu);
 	return ok ? 0 : -ETIMEDOUT;
 }
 
 int uin_scan_wait_ticks(long n, long timeout_ms)
 {
-	pthread_mutex_lock(&S.wait_mu);
+	uin_mutex_lock(&S.wait_mu);
 	long target = S.ticks_started + n;
-	pthread_mutex_unlock(&S.wait_mu);
+	uin_mutex_unlock(&S.wait_mu);
 	return wait_counter(&S.ticks_done, target, timeout_ms);
 }
 
 int uin_scan_wait_sweeps(long n, long timeout_ms)
 {
-	pthread_mutex_lock(&S.wait_mu);
+	uin_mutex_lock(&S.wait_mu);
 	long target = S.sweeps_done + n + 1;
-	pthread_mutex_unlock(&S.wait_mu);
+	uin_mutex_unlock(&S.wait_mu);
 	return wait_counter(&S.sweeps_done, target, timeout_ms);
 }
 

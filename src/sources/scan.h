@@ -45,9 +45,9 @@ enum uin_scan_mode {
 int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 		    enum uin_scan_mode mode);
 /* si's need or watched changed (mask_changed).  Under the sources lock. */
-void uin_scan_update(struct uin_src_inode *si);
+void uin_scan_update(struct uin_src_inode *si) UIN_REQUIRES(uin_sources_mu);
 /* si is being released (release_inode).  Under the sources lock. */
-void uin_scan_detach(struct uin_src_inode *si);
+void uin_scan_detach(struct uin_src_inode *si) UIN_REQUIRES(uin_sources_mu);
 /* In a fork child, with the sources lock re-initialised. */
 void uin_scan_atfork_child(void);
 /* Then, with no lock held: the child's scanning resumes (scan.c). */

@@ -32,11 +32,12 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#include "engine/lock.h"
 #include "sources/loop.h"
 #include "sources/scan_internal.h"
 
 static struct {
-	pthread_mutex_t mu;
+	uin_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
 	struct uin_scan_stat_req *v; /* [mu] the batch */
 	size_t n;                    /* [mu] */
@@ -46,7 +47,7 @@ static struct {
 	unsigned started;            /* [mu] workers alive */
 	atomic_ullong cpu_ns;        /* workers' CPU in batches */
 } pool = {
-	.mu = PTHREAD_MUTEX_INITIALIZER,
+	.mu = UIN_MUTEX_INITIALIZER(UIN_RANK_SCAN_POOL),
 	.work_cv = PTHREAD_COND_INITIALIZER,
 	.done_cv = PTHREAD_COND_INITIALIZER,
 };
@@ -73,16 +74,16 @@ static void *worker_main(void *arg)
 {
 	(void)arg;
 	unsigned seen = 0;
-	pthread_mutex_lock(&pool.mu);
+	uin_mutex_lock(&pool.mu);
 	seen = pool.gen;
 	for (;;) {
 		while (pool.gen == seen)
-			pthread_cond_wait(&pool.work_cv, &pool.mu);
+			uin_cond_wait(&pool.work_cv, &pool.mu);
 		seen = pool.gen;
 		struct uin_scan_stat_req *v = pool.v;
 		size_t n = pool.n;
 		pool.busy++;
-		pthread_mutex_unlock(&pool.mu);
+		uin_mutex_unlock(&pool.mu);
 		/* Woken late, after the batch ended: nothing to take (and
 		 * `next` is not ours to touch). */
 		if (v && n) {
@@ -90,7 +91,7 @@ static void *worker_main(void *arg)
 			take_requests(v, n);
 			atomic_fetch_add(&pool.cpu_ns, thread_cpu_ns() - c0);
 		}
-		pthread_mutex_lock(&pool.mu);
+		uin_mutex_lock(&pool.mu);
 		if (--pool.busy == 0)
 			pthread_cond_signal(&pool.done_cv);
 	}
@@ -99,21 +100,24 @@ static void *worker_main(void *arg)
 
 /* Under pool.mu: have `want` workers, as far as they can be started. */
 static void start_workers_locked(unsigned want)
+	UIN_REQUIRES(pool.mu)
 {
+	uin_assert_held(&pool.mu);
 	while (pool.started < want &&
 	       uin_thread_spawn(worker_main, "uinotify-stat", 64 * 1024) == 0)
 		pool.started++;
 }
 
+/* pool.mu is held or not depending on helpers: not for the analysis. */
 void uin_scan_stat_batch(struct uin_scan_stat_req *v, size_t n,
-			 unsigned threads)
+			 unsigned threads) UIN_NO_TSA
 {
 	unsigned helpers = threads > 1 && n > 1 ? threads - 1 : 0;
 	if (helpers) {
-		pthread_mutex_lock(&pool.mu);
+		uin_mutex_lock(&pool.mu);
 		start_workers_locked(helpers);
 		if (!pool.started) {
-			pthread_mutex_unlock(&pool.mu);
+			uin_mutex_unlock(&pool.mu);
 			helpers = 0;
 		}
 	}
@@ -127,19 +131,19 @@ void uin_scan_stat_batch(struct uin_scan_stat_req *v, size_t n,
 	atomic_store(&pool.next, 0);
 	pool.gen++;
 	pthread_cond_broadcast(&pool.work_cv);
-	pthread_mutex_unlock(&pool.mu);
+	uin_mutex_unlock(&pool.mu);
 
 	take_requests(v, n);
 
 	/* Every worker that entered this batch has left it before v may be
 	 * reused; one that wakes later finds no request left (next >= n,
 	 * and the next batch's gen differs from the one it saw). */
-	pthread_mutex_lock(&pool.mu);
+	uin_mutex_lock(&pool.mu);
 	while (pool.busy)
-		pthread_cond_wait(&pool.done_cv, &pool.mu);
+		uin_cond_wait(&pool.done_cv, &pool.mu);
 	pool.v = NULL;
 	pool.n = 0;
-	pthread_mutex_unlock(&pool.mu);
+	uin_mutex_unlock(&pool.mu);
 }
 
 uint64_t uin_scan_pool_cpu_ns(void)
@@ -149,15 +153,15 @@ uint64_t uin_scan_pool_cpu_ns(void)
 
 unsigned uin_scan_pool_threads(void)
 {
-	pthread_mutex_lock(&pool.mu);
+	uin_mutex_lock(&pool.mu);
 	unsigned n = pool.started;
-	pthread_mutex_unlock(&pool.mu);
+	uin_mutex_unlock(&pool.mu);
 	return n;
 }
 
 void uin_scan_pool_atfork_child(void)
 {
-	pthread_mutex_init(&pool.mu, NULL);
+	uin_mutex_reinit(&pool.mu);
 	pthread_cond_init(&pool.work_cv, NULL);
 	pthread_cond_init(&pool.done_cv, NULL);
 	pool.v = NULL;
