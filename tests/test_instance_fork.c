@@ -269,6 +269,28 @@ static void read_all(int fd, char *out, size_t cap)
 }
 #endif
 
+#ifdef UIN_PRELOAD_PROBE
+/*
+ * The probe started by vfork or posix_spawn, its stdout on out[1]: it
+ * said ok and exited 0; the parent's instance fd still has what came
+ * before and reports what comes after.  Ends fd.
+ */
+static void probe_done(int fd, int out[2], pid_t pid, char **env)
+{
+	close(out[1]);
+	char text[4096];
+	read_all(out[0], text, sizeof text);
+	close(out[0]);
+	expect_exit0(pid);
+	if (!strstr(text, "probe: ok"))
+		uin_test_fail(__FILE__, __LINE__, "probe said: %s", text);
+	CHECK(got_create(fd, "before", 0));
+	parent_still_works(fd, "after", true);
+	free(env);
+	CHECK_OK(uinotify_close(fd));
+}
+#endif
+
 /*
  * vfork(): no fork handler runs and the child shares our memory until it
  * execs; a program that uses the drop-in library runs normally, and the
@@ -296,17 +318,7 @@ TEST(vfork_exec)
 			execve(argv[0], argv, env);
 		_exit(127);
 	}
-	close(out[1]);
-	char text[4096];
-	read_all(out[0], text, sizeof text);
-	close(out[0]);
-	expect_exit0(pid);
-	if (!strstr(text, "probe: ok"))
-		uin_test_fail(__FILE__, __LINE__, "probe said: %s", text);
-	CHECK(got_create(fd, "before", 0));
-	parent_still_works(fd, "after", true);
-	free(env);
-	CHECK_OK(uinotify_close(fd));
+	probe_done(fd, out, pid, env);
 #endif
 }
 
@@ -336,17 +348,7 @@ TEST(posix_spawn_of_a_program_using_the_dropin)
 			     probe_argv(uin_test_path("p")), env),
 		 0);
 	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	char text[4096];
-	read_all(out[0], text, sizeof text);
-	close(out[0]);
-	expect_exit0(pid);
-	if (!strstr(text, "probe: ok"))
-		uin_test_fail(__FILE__, __LINE__, "probe said: %s", text);
-	CHECK(got_create(fd, "before", 0));
-	parent_still_works(fd, "after", true);
-	free(env);
-	CHECK_OK(uinotify_close(fd));
+	probe_done(fd, out, pid, env);
 #endif
 }
 
