@@ -56,6 +56,7 @@
 #include "sources/scan.h"
 
 #include "bench.h"
+#include "bindfs.h"
 
 static double now_ms(void)
 {
@@ -488,37 +489,13 @@ static pid_t bindfs_pid;
 
 static bool bindfs_mount(const char *src, const char *mnt)
 {
-	if (access("/dev/fuse", R_OK | W_OK) != 0)
-		return false;
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("bindfs", "bindfs", "-f", src, mnt, (char *)NULL);
-		_exit(127);
-	}
-	bindfs_pid = pid;
-	for (int i = 0; i < 500; i++) {
-		struct statfs s;
-		if (statfs(mnt, &s) == 0 && s.f_type == 0x65735546)
-			return true;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return false;
-		usleep(10000);
-	}
-	return false;
+	const char *why;
+	return bench_bindfs_mount(src, mnt, &bindfs_pid, &why);
 }
 
 static void bindfs_umount(const char *mnt)
 {
-	if (umount2(mnt, 0) != 0)
-		umount2(mnt, MNT_DETACH);
-	waitpid(bindfs_pid, NULL, 0);
+	bench_bindfs_umount(mnt, &bindfs_pid);
 }
 
 static void bench_bindfs(const char *base, int ndirs, bool quick)

@@ -94,6 +94,7 @@
 #include "sources/scan.h"
 
 #include "bench.h"
+#include "bindfs.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define SOAK_SANITIZED 1
@@ -933,82 +934,16 @@ static const char *rpath(bool backing, int d, const char *file)
 
 static bool bindfs_mount(void)
 {
-	if (access("/dev/fuse", R_OK | W_OK) != 0) {
-		printf("remote: not measured (no usable /dev/fuse)\n");
-		return false;
-	}
-	pid_t parent = getpid();
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0)
-		die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		if (getppid() != parent)
-			_exit(1);
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0) {
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		execlp("bindfs", "bindfs", "-f", R.src, R.mnt, (char *)NULL);
-		_exit(127);
-	}
-	R.bindfs = pid;
-	for (int i = 0; i < 500; i++) {
-		struct statfs s;
-		if (statfs(R.mnt, &s) == 0 && s.f_type == 0x65735546)
-			return true;
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			R.bindfs = 0;
-			printf("remote: not measured (%s)\n",
-			       WIFEXITED(status) && WEXITSTATUS(status) == 127
-				       ? "bindfs is not installed"
-				       : "bindfs could not mount");
-			return false;
-		}
-		usleep(10000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	R.bindfs = 0;
-	printf("remote: not measured (bindfs did not mount within 5 s)\n");
+	const char *why;
+	if (bench_bindfs_mount(R.src, R.mnt, &R.bindfs, &why))
+		return true;
+	printf("remote: not measured (%s)\n", why);
 	return false;
 }
 
 static void bindfs_umount(void)
 {
-	if (umount2(R.mnt, 0) != 0) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			int null = open("/dev/null", O_WRONLY);
-			if (null >= 0) {
-				dup2(null, 1);
-				dup2(null, 2);
-			}
-			execlp("fusermount", "fusermount", "-u", R.mnt,
-			       (char *)NULL);
-			_exit(127);
-		}
-		int status = 1;
-		if (pid > 0)
-			waitpid(pid, &status, 0);
-		if (status != 0)
-			umount2(R.mnt, MNT_DETACH);
-	}
-	if (R.bindfs > 0) {
-		for (int i = 0; i < 300; i++) {
-			if (waitpid(R.bindfs, NULL, WNOHANG) == R.bindfs) {
-				R.bindfs = 0;
-				return;
-			}
-			usleep(10000);
-		}
-		kill(R.bindfs, SIGKILL);
-		waitpid(R.bindfs, NULL, 0);
-		R.bindfs = 0;
-	}
+	bench_bindfs_umount(R.mnt, &R.bindfs);
 }
 
 #define R_MASK                                                                 \
