@@ -2519,10 +2519,22 @@ static void kill_dead_child(struct uin_scan_watch *d, const char *name)
  * writer is local, and its close is the kernel's to report.  A CLOSE_WRITE
  * the scanner has pending for it (it found the change first) is dropped
  * now, not only while this tick's ledger remembers the kernel's event.
- * Pending ones are on the hot list or are watched children.
  */
 static void kernel_settles_close(struct uin_scan_watch *d, const char *name)
 {
+	if (!d->nhot && !d->child_head)
+		return; /* nothing pending */
+	/* By the name index (check_hot builds it for the ledger's names in
+	 * this tick anyway): an event's way costs no walk of the children. */
+	if (d->ix.cap || !uin_scan_index_build(&d->ix, &d->snap)) {
+		long i = uin_scan_index_find(&d->ix, &d->snap, name,
+					     uin_scan_hash(name, strlen(name)));
+		if (i >= 0)
+			d->snap.ents[i].flags &= ~ENT_CW;
+		return;
+	}
+	/* No memory for the index: the pending ones are on the hot list or
+	 * watched children. */
 	for (uint32_t i = 0; i < d->nhot; i++) {
 		struct scan_ent *e = &d->snap.ents[d->hot[i].idx];
 		if ((e->flags & ENT_CW) &&
