@@ -20,6 +20,7 @@
 #include "sources/kernel.h"
 #include "sources/loop.h"
 #include "sources/mounts.h"
+#include "sources/scan.h"
 
 TEST(names)
 {
@@ -189,6 +190,7 @@ TEST(bindfs_gets_kernel_and_scanner)
 	CHECK(!strncmp(info.fstype, "fuse", 4));
 	CHECK_EQ(wanted, UIN_SRC_KERNEL | UIN_SRC_SCAN);
 	CHECK_EQ(active, UIN_SRC_KERNEL | UIN_SRC_SCAN);
+	CHECK_EQ(uin_scan_settle(5000), 0);
 	CHECK_EQ(uin_mounts_count(), 0);
 }
 
@@ -231,5 +233,6 @@ TEST(forced_and_auto_are_separate)
 	CHECK_EQ(wa, UIN_SRC_KERNEL | UIN_SRC_SCAN);
 	CHECK_EQ(wk, UIN_SRC_KERNEL);
 	CHECK_EQ(st.kwatches, 1);
+	CHECK_EQ(uin_scan_settle(5000), 0);
 	CHECK_EQ(uin_mounts_count(), 0);
 }

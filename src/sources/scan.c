@@ -2712,6 +2712,27 @@ int uin_scan_wait_ticks(long n, long timeout_ms)
 	return wait_counter(&S.ticks_done, target, timeout_ms);
 }
 
+int uin_scan_settle(long timeout_ms)
+{
+	for (;;) {
+		uin_loop_dispatch_enter();
+		bool busy = S.in_tick;
+		if (!busy)
+			reap();
+		uin_loop_dispatch_exit();
+		if (!busy)
+			return 0;
+		/* A tick spans dispatches (its attribute job); it reaps at
+		 * its end. */
+		uin_mutex_lock(&S.wait_mu);
+		long target = S.ticks_started;
+		uin_mutex_unlock(&S.wait_mu);
+		int err = wait_counter(&S.ticks_done, target, timeout_ms);
+		if (err)
+			return err;
+	}
+}
+
 int uin_scan_wait_sweeps(long n, long timeout_ms)
 {
 	uin_mutex_lock(&S.wait_mu);

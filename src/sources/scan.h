@@ -150,4 +150,12 @@ void uin_scan_get_stats(struct uin_scan_stats *st);
 int uin_scan_wait_ticks(long n, long timeout_ms);
 int uin_scan_wait_sweeps(long n, long timeout_ms);
 
+/*
+ * For tests: free now the watches whose inodes were released (the loop
+ * thread does it soon after, but a test that counts what is left must
+ * not race it), waiting for a tick in progress.  0, or -ETIMEDOUT.  Call
+ * with no lock held.
+ */
+int uin_scan_settle(long timeout_ms);
+
 #endif
