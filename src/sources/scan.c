@@ -807,6 +807,35 @@ static void current_name(const struct uin_scan_watch *d, char out[NAME_MAX + 1])
 		snprintf(out, NAME_MAX + 1, "%s", base + 1);
 }
 
+/*
+ * The kernel watch that would report a read of d in its parent, when d is
+ * linked to none: a watched parent whose snapshot does not have d's name
+ * yet (a directory made here and watched at once: the parent learns the
+ * name at its next read) still has a kernel watch that sees the read.
+ * Found by the identity of "..".  -1 if none asks for reads.
+ */
+static int unlinked_parent_kwd(const struct uin_scan_watch *d)
+{
+	if (!S.idcap || d->fd < 0)
+		return -1;
+	struct scan_attrs pa;
+	if (uin_scan_sx(d->fd, "..", false, &pa) < 0 || pa.ino == d->key.ino)
+		return -1;
+	int kwd = -1;
+	for (struct uin_scan_watch *p =
+		     S.idtab[id_slot(d->mount, pa.ino, S.idcap)];
+	     p && kwd < 0; p = p->id_next) {
+		if (p == d || p->mount != d->mount || !p->is_dir ||
+		    p->key.ino != pa.ino || p->key.dev != pa.dev ||
+		    atomic_load(&p->dead))
+			continue;
+		uin_sources_lock();
+		kwd = uin_kernel_reads_kwd(p->si);
+		uin_sources_unlock();
+	}
+	return kwd;
+}
+
 static int read_dir_quiet(struct uin_scan_watch *d, struct scan_dents *dents)
 {
 	int self_kwd = -1, parent_kwd = -1;
@@ -816,6 +845,8 @@ static int read_dir_quiet(struct uin_scan_watch *d, struct scan_dents *dents)
 		if (d->parent && d->pname)
 			parent_kwd = uin_kernel_reads_kwd(d->parent->si);
 		uin_sources_unlock();
+		if (!d->parent)
+			parent_kwd = unlinked_parent_kwd(d);
 	}
 	/* Muted when a kernel watch on d or on the parent we know asks for
 	 * reads.  The P half is then matched by name in whichever watched
