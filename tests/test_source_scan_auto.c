@@ -613,3 +613,43 @@ TEST(first_read_of_a_new_subdirectory_not_reported_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A rename the scanner has not read yet, then a watch on the object at its
+ * new name: the kernel gives that watch no MOVE_SELF (the rename came
+ * before it), and neither does the scanner when it reads the parent.
+ */
+TEST(a_rename_before_the_watch_is_no_move_self_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600], m2[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	CHECK_OK(mkdir(MP("p/a"), 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p"), IN_CREATE), 1);
+	/* No tick between the rename and the watch. */
+	uin_loop_dispatch_enter();
+	CHECK_OK(rename(MP("p/a"), MP2("p/b")));
+	CHECK_EQ(uinotify_add_watch(fd, MP("p/b"), IN_MOVE_SELF | IN_ONLYDIR),
+		 2);
+	uin_loop_dispatch_exit();
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	struct evs l = {0};
+	read_now(fd, true, &l);
+	if (l.n) {
+		evs_dump("events", &l);
+		uin_test_fail(__FILE__, __LINE__, "no event was due");
+	}
+	/* A rename after the watch is one. */
+	CHECK_OK(rename(MP("p/b"), MP2("p/c")));
+	CHECK(wait_event(fd, &l, 2, IN_MOVE_SELF, NULL, 5000) >= 0);
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 1);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

@@ -642,6 +642,8 @@ static void locate(struct uin_scan_watch *c)
 	if (set_pname(c, base)) {
 		close_fd(&c->anchor_fd);
 		c->anchor_fd = dfd;
+		c->anchor_dev = da.dev;
+		c->anchor_ino = da.ino;
 	} else {
 		close_fd(&dfd);
 	}
@@ -1142,8 +1144,11 @@ static void sw_free(struct uin_scan_watch *sw)
 	while (sw->child_head) {
 		struct uin_scan_watch *c = sw->child_head;
 		unlink_parent(c);
-		if (sw->fd >= 0 && c->anchor_fd < 0 && c->pname)
+		if (sw->fd >= 0 && c->anchor_fd < 0 && c->pname) {
 			c->anchor_fd = dup_fd(sw->fd);
+			c->anchor_dev = sw->key.dev;
+			c->anchor_ino = sw->key.ino;
+		}
 	}
 	unlink_parent(sw);
 	deferred_forget(sw);
@@ -1496,12 +1501,30 @@ static struct uin_scan_watch *report_overwritten(struct rm_rec *o)
 	return oc;
 }
 
+/* Whether c's anchor directory is d. */
+static bool anchored_in(const struct uin_scan_watch *c,
+			const struct uin_scan_watch *d)
+{
+	return c->anchor_fd >= 0 && c->anchor_ino == d->key.ino &&
+	       c->anchor_dev == d->key.dev;
+}
+
+/*
+ * c's object was renamed to a's name.  A watch made after that rename (the
+ * parent's snapshot was older than the watch) already has c at the new
+ * name: the kernel would have told it nothing, so neither do we.
+ */
 static void report_moved_sw(struct uin_scan_watch *c, struct add_rec *a)
 {
-	struct uinotify_inode *cin = sw_inode(c);
-	emit_s(c, cin, IN_MOVE_SELF);
-	put_inode(cin);
 	const char *name = snap_name(&a->dir->snap, a->idx);
+	bool known_there = c->pname && !strcmp(c->pname, name) &&
+			   (c->parent == a->dir ||
+			    (!c->parent && anchored_in(c, a->dir)));
+	if (!known_there) {
+		struct uinotify_inode *cin = sw_inode(c);
+		emit_s(c, cin, IN_MOVE_SELF);
+		put_inode(cin);
+	}
 	if (c->gone || (c->fd >= 0 && uin_scan_sx(c->fd, NULL, false, &c->cur) < 0))
 		reopen_at(c, a->dir->fd, name);
 	/* The rename's ctime is no ATTRIB. */

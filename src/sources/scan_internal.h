@@ -243,6 +243,7 @@ struct uin_scan_watch {
 	struct uin_scan_watch *child_head, *sib_next, *sib_prev;
 	uint32_t pidx;             /* its entry in parent's snapshot */
 	int anchor_fd;             /* when parent is NULL; -1: unknown */
+	uint64_t anchor_dev, anchor_ino; /* anchor_fd's directory */
 	uint32_t anchor_slot;      /* its turn among the anchored watches */
 	char *pname;               /* its name there (NULL: none) */
 
