@@ -653,3 +653,57 @@ TEST(a_rename_before_the_watch_is_no_move_self_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A watched directory renamed over (its parent unwatched): the kernel
+ * queues ATTRIB|ISDIR, DELETE_SELF and IGNORED before rename returns.
+ * The scanner's descriptor keeps the kernel from saying the last two, so
+ * the kernel's ATTRIB on the directory must end the watch at once.
+ */
+TEST(a_directory_renamed_over_ends_when_rename_returns_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600], m2[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	static const char *const dirs[] = {"p/e", "p/d", "p/g", "p/h"};
+	for (int i = 0; i < 4; i++)
+		CHECK_OK(mkdir(MP(dirs[i]), 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p/e"), IN_ALL_EVENTS), 1);
+	/* A watch that does not ask for ATTRIB, of its own kernel watch. */
+	int fd2 = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p/g"), IN_DELETE_SELF), 1);
+	struct evs l = {0};
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	read_now(fd, true, &l);
+	l.n = 0;
+	CHECK_OK(rename(MP("p/d"), MP2("p/e")));
+	CHECK_OK(rename(MP("p/h"), MP2("p/g")));
+	int avail = -1;
+	CHECK_OK(uinotify_ioctl(fd2, FIONREAD, &avail));
+	CHECK_EQ(avail, 2 * (int)sizeof(struct inotify_event));
+	avail = -1;
+	CHECK_OK(uinotify_ioctl(fd, FIONREAD, &avail));
+	CHECK_EQ(avail, 3 * (int)sizeof(struct inotify_event));
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 3);
+	CHECK_HEX(l.v[0].mask, IN_ATTRIB | IN_ISDIR);
+	CHECK_HEX(l.v[1].mask, IN_DELETE_SELF);
+	CHECK_HEX(l.v[2].mask, IN_IGNORED);
+	/* and nothing more, over ticks */
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 3);
+	l.n = 0;
+	read_now(fd2, true, &l);
+	CHECK_EQ(l.n, 2);
+	CHECK_HEX(l.v[0].mask, IN_DELETE_SELF);
+	CHECK_HEX(l.v[1].mask, IN_IGNORED);
+	CHECK_OK(uinotify_close(fd2));
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

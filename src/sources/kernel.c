@@ -340,14 +340,15 @@ static uint32_t kernel_arg(uint32_t mask, bool excl)
 
 /*
  * What the kernel watch asks for beyond what the watches want, for the
- * scanner beside it: a scanned file's IN_ATTRIB, which is how a local
- * unlink of its last link shows while the scanner's descriptor keeps the
- * kernel from saying DELETE_SELF (scan.c, uin_scan_kernel_event).  The
- * engine delivers it only to watches that asked.
+ * scanner beside it: a scanned object's IN_ATTRIB, which is how a local
+ * unlink of a file's last link, or a rename over a file or directory,
+ * shows while the scanner's descriptor keeps the kernel from saying
+ * DELETE_SELF (scan.c, uin_scan_kernel_event).  The engine delivers it
+ * only to watches that asked.
  */
 static uint32_t scanner_needs(const struct uin_src_inode *u)
 {
-	return u->sw && !uinotify_inode_is_dir(u->inode) ? IN_ATTRIB : 0;
+	return u->sw ? IN_ATTRIB : 0;
 }
 
 /* Attach, update, detach --------------------------------------------------- */

@@ -2638,9 +2638,11 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 		STAT_ADD(kernel_dropped, 1);
 		return true;
 	}
-	if ((k & LK_ATTRIB) && !sw->is_dir && sw->fd >= 0) {
-		/* The unlink of its last link: the kernel's DELETE_SELF
-		 * waits for our descriptor; give the ATTRIB, then the end. */
+	if ((k & LK_ATTRIB) && sw->fd >= 0) {
+		/* The unlink of its last link, or a rename over it (a
+		 * directory's too: fsnotify_move's ATTRIB on the target):
+		 * the kernel's DELETE_SELF waits for our descriptor; give
+		 * the ATTRIB, then the end. */
 		if (kernel_unlinked(sw)) {
 			struct uinotify_inode *in = sw_inode(sw);
 			if (in) {
