@@ -707,3 +707,57 @@ TEST(a_directory_renamed_over_ends_when_rename_returns_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * Changes made before a watch's mask asked for them are not reported to
+ * it, as with the kernel: a name created here while no watch asked for
+ * IN_CREATE, and one created behind the mount just before the widening
+ * (reported to the watch that had IN_CREATE then, not to the widened one).
+ * What comes after is reported to both.
+ */
+TEST(changes_before_a_widened_mask_not_reported_to_it_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	CHECK_OK(mkdir(MP("q"), 0755));
+	int fd1 = scan_instance(UINOTIFY_SOURCE_AUTO);
+	int fd2 = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd1, MP("p"), IN_CREATE), 1);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p"), IN_MOVE_SELF), 1);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("q"), IN_MOVE_SELF), 2);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	/* No tick from here to the widening. */
+	uin_loop_dispatch_enter();
+	write_text(SP("p/remote"), NULL, O_CREAT);
+	write_text(MP("q/local"), NULL, O_CREAT);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p"), IN_MASK_ADD | IN_CREATE), 1);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("q"), IN_MASK_ADD | IN_CREATE), 2);
+	uin_loop_dispatch_exit();
+	struct evs l1 = {0}, l2 = {0};
+	CHECK(wait_event(fd1, &l1, 1, IN_CREATE, "remote", 5000) >= 0);
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(fd2, true, &l2);
+	if (l2.n) {
+		evs_dump("events", &l2);
+		uin_test_fail(__FILE__, __LINE__, "none was due");
+	}
+	write_text(SP("p/after"), NULL, O_CREAT);
+	write_text(MP("q/after"), NULL, O_CREAT);
+	CHECK(wait_event(fd1, &l1, 1, IN_CREATE, "after", 5000) >= 0);
+	CHECK(wait_event(fd2, &l2, 1, IN_CREATE, "after", 5000) >= 0);
+	CHECK(wait_event(fd2, &l2, 2, IN_CREATE, "after", 5000) >= 0);
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(fd1, true, &l1);
+	read_now(fd2, true, &l2);
+	CHECK_EQ(l1.n, 2);
+	CHECK_EQ(l2.n, 2);
+	CHECK_OK(uinotify_close(fd1));
+	CHECK_OK(uinotify_close(fd2));
+	evs_free(&l1);
+	evs_free(&l2);
+	scan_finish();
+	bindfs_umount(mnt);
+}

@@ -187,7 +187,8 @@ UINOTIFY_EXPORT int uinotify_set_scan_interval(int ms)
 
 static struct {
 	atomic_long ticks, sweeps, overruns, statx, dir_reads, events,
-		suppressed, kernel_dropped, recoveries, fds, cold_period_ms,
+		suppressed, kernel_dropped, recoveries, catch_ups, fds,
+		cold_period_ms,
 		last_tick_us, last_tick_cpu_us, last_tick_start_us,
 		last_events_us;
 } st;
@@ -1179,6 +1180,8 @@ static uint32_t list_spread_ms(const struct uinotify_key *k)
 }
 
 
+static void catch_up(struct uin_scan_watch *sw);
+
 int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 		    enum uin_scan_mode mode)
 {
@@ -1188,6 +1191,10 @@ int uin_scan_attach(struct uin_src_inode *si, const struct uin_resolved *r,
 	struct uin_scan_watch *old = si->sw;
 	uin_sources_unlock();
 	if (old) {
+		/* A watch is about to be added to this inode, or changed:
+		 * what changed before meets the watches as they are. */
+		if (old->is_dir && old->mode == UIN_SCAN_TICK)
+			catch_up(old);
 		if (mode == UIN_SCAN_TICK && old->mode == UIN_SCAN_SHADOW) {
 			int err = ensure_timer();
 			if (err)
@@ -2226,6 +2233,48 @@ static void look_at(struct uin_scan_watch *sw, struct changes *ch,
  * handle) found again by name or identity, or dead after GONE_TICKS.
  */
 /*
+ * Before a watch is added to d's inode or its mask changed (add_watch, in
+ * the dispatch lock): read d now if it changed since its last read, and
+ * report what it finds to the watches as they are.  Without this, the
+ * next tick would report changes made before the watch to the new watch
+ * (a name created before IN_CREATE was asked for), which the kernel never
+ * does.  One directory only: a rename from or to another directory not
+ * yet read comes as DELETE or CREATE (the kernel already reported a local
+ * one).
+ */
+static void refresh_mask_locked(struct uin_scan_watch *sw)
+	UIN_REQUIRES(uin_sources_mu);
+
+static void catch_up(struct uin_scan_watch *d)
+{
+	uin_loop_assert_dispatch();
+	if (S.in_tick)
+		return;
+	uin_loop_run_drains();
+	/* The masks as they are (a tick takes them in at its start). */
+	uin_sources_lock();
+	refresh_mask_locked(d);
+	uin_sources_unlock();
+	if (!tickable(d))
+		return;
+	struct changes ch = {0};
+	look_at(d, &ch, real_ns(), now_ms());
+	pair_changes(&ch);
+	report_changes(&ch, now_ms());
+	if (ch.lost && d->si)
+		uinotify_hook_overflow(d->mount->sb);
+	ch_free(&ch);
+	/* What the kernel says of an operation that landed during the
+	 * read meets what we just reported (the ledger's scan bits, which
+	 * drop it); after that, the kernel's events are of operations made
+	 * after this look, and none may be dropped for it until the next
+	 * tick (a tick clears them at its start). */
+	uin_loop_run_drains();
+	uin_scan_ledger_clear(&d->ledger, false);
+	STAT_ADD(catch_ups, 1);
+}
+
+/*
  * An anchored watch whose descriptor went stale (a FUSE filesystem that
  * works by path, whose object was renamed where the kernel did not see
  * it): look for its identity among the anchor directory's entries.
@@ -2289,18 +2338,26 @@ static void settle_gone(struct uin_scan_watch *sw)
 	kill_sw(sw, sw->own.nlink > 0);
 }
 
+/* The dispatcher's copy of what sw's watches ask for.  Under the sources
+ * lock. */
+static void refresh_mask_locked(struct uin_scan_watch *sw)
+	UIN_REQUIRES(uin_sources_mu)
+{
+	uin_assert_held(&uin_sources_mu);
+	uint32_t gained = sw->need & ~sw->need_d;
+	/* Attributes not checked so far are stale: take them in silently
+	 * before reporting their changes. */
+	if ((gained & ATTR_EVENTS) && sw->attrs_unchecked)
+		sw->attrs_stale = true;
+	sw->need_d = sw->need;
+	sw->watched_d = sw->watched && sw->si;
+}
+
 static void refresh_masks(void)
 {
 	uin_sources_lock();
-	for (struct uin_scan_watch *sw = S.all_head; sw; sw = sw->all_next) {
-		uint32_t gained = sw->need & ~sw->need_d;
-		/* Attributes not checked so far are stale: take them in
-		 * silently before reporting their changes. */
-		if ((gained & ATTR_EVENTS) && sw->attrs_unchecked)
-			sw->attrs_stale = true;
-		sw->need_d = sw->need;
-		sw->watched_d = sw->watched && sw->si;
-	}
+	for (struct uin_scan_watch *sw = S.all_head; sw; sw = sw->all_next)
+		refresh_mask_locked(sw);
 	uin_sources_unlock();
 }
 
@@ -2732,6 +2789,7 @@ void uin_scan_get_stats(struct uin_scan_stats *out)
 	out->suppressed = atomic_load(&st.suppressed);
 	out->kernel_dropped = atomic_load(&st.kernel_dropped);
 	out->recoveries = atomic_load(&st.recoveries);
+	out->catch_ups = atomic_load(&st.catch_ups);
 	out->fds = atomic_load(&st.fds);
 	out->cold_period_ms = atomic_load(&st.cold_period_ms);
 	out->last_tick_us = atomic_load(&st.last_tick_us);

@@ -131,6 +131,7 @@ struct uin_scan_stats {
 	long suppressed;     /* changes not reported: the kernel had */
 	long kernel_dropped; /* kernel events dropped: the scanner had */
 	long recoveries;     /* rescans after lost events */
+	long catch_ups;      /* directories looked at before a watch changed */
 	long fds;            /* descriptors held */
 	long cold_period_ms; /* current bound for checking every file */
 	long last_tick_us;   /* wall time of the last tick */
