@@ -340,15 +340,27 @@ static uint32_t kernel_arg(uint32_t mask, bool excl)
 
 /*
  * What the kernel watch asks for beyond what the watches want, for the
- * scanner beside it: a scanned object's IN_ATTRIB, which is how a local
- * unlink of a file's last link, or a rename over a file or directory,
- * shows while the scanner's descriptor keeps the kernel from saying
- * DELETE_SELF (scan.c, uin_scan_kernel_event).  The engine delivers it
- * only to watches that asked.
+ * scanner beside it (the engine delivers these only to watches that
+ * asked):
+ * - a scanned object's IN_ATTRIB, which is how a local unlink of a file's
+ *   last link, or a rename over a file or directory, shows while the
+ *   scanner's descriptor keeps the kernel from saying DELETE_SELF (scan.c,
+ *   uin_scan_kernel_event);
+ * - its IN_MOVE_SELF, and a scanned directory's CREATE, DELETE and
+ *   MOVED_*: what the scanner then finds of this machine's renames,
+ *   creations and deletions is in its ledger, whatever the masks asked,
+ *   so it is not taken for a change made elsewhere (a rename into a
+ *   directory whose watch has no IN_MOVED_TO is no CREATE).  Structure
+ *   only: writes and reads would cost an event per syscall.
  */
 static uint32_t scanner_needs(const struct uin_src_inode *u)
 {
-	return u->sw ? IN_ATTRIB : 0;
+	if (!u->sw)
+		return 0;
+	uint32_t m = IN_ATTRIB | IN_MOVE_SELF;
+	if (uinotify_inode_is_dir(u->inode))
+		m |= IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
+	return m;
 }
 
 /* Attach, update, detach --------------------------------------------------- */

@@ -1519,15 +1519,17 @@ static bool anchored_in(const struct uin_scan_watch *c,
 /*
  * c's object was renamed to a's name.  A watch made after that rename (the
  * parent's snapshot was older than the watch) already has c at the new
- * name: the kernel would have told it nothing, so neither do we.
+ * name: the kernel would have told it nothing, so neither do we.  Nor when
+ * not_moved: the pair was an unlink and a link of this machine's.
  */
-static void report_moved_sw(struct uin_scan_watch *c, struct add_rec *a)
+static void report_moved_sw(struct uin_scan_watch *c, struct add_rec *a,
+			    bool not_moved)
 {
 	const char *name = snap_name(&a->dir->snap, a->idx);
 	bool known_there = c->pname && !strcmp(c->pname, name) &&
 			   (c->parent == a->dir ||
 			    (!c->parent && anchored_in(c, a->dir)));
-	if (!known_there) {
+	if (!known_there && !not_moved) {
 		struct uinotify_inode *cin = sw_inode(c);
 		emit_s(c, cin, IN_MOVE_SELF);
 		put_inode(cin);
@@ -1687,6 +1689,12 @@ static void report_changes(struct changes *ch, uint32_t now)
 		struct add_rec *a = &ch->add[r->add];
 		const char *to = snap_name(&a->dir->snap, a->idx);
 		uint32_t isdir = isdir_bit(r->ent.mode);
+		/* Both halves this machine's (the kernel watches ask for
+		 * the structure and MOVE_SELF of what is scanned): if the
+		 * kernel said no MOVE_SELF, the object was not renamed, its
+		 * name went and another link of it came (unlink, link). */
+		bool local = kernel_had(r->dir, r->name, LK_VANISH) &&
+			     kernel_had(a->dir, to, LK_APPEAR);
 		uint32_t cookie = uinotify_cookie_next();
 		emit_p(r->dir, dir_inode(&dc, r->dir), r->name,
 		       IN_MOVED_FROM | isdir, cookie);
@@ -1700,7 +1708,8 @@ static void report_changes(struct changes *ch, uint32_t now)
 			c = idtab_find(a->dir->mount, a->a.ino,
 				       uin_scan_btime_h(&a->a), a->a.mode);
 		if (c && c != a->dir && c != r->dir)
-			report_moved_sw(c, a);
+			report_moved_sw(c, a,
+					local && !(c->self_kernel & LK_MOVE));
 		if (dead)
 			kill_sw(dead, false);
 		hot_add(a->dir, a->idx, now);
