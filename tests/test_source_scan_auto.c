@@ -761,3 +761,40 @@ TEST(changes_before_a_widened_mask_not_reported_to_it_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A directory renamed here into a watched directory whose watch asks only
+ * for IN_CREATE: the kernel gives that watch nothing (a MOVED_TO it did
+ * not ask for); the scanner, which finds a new name there, must not take
+ * it for a creation made elsewhere.  A creation behind the mount is one.
+ */
+TEST(a_local_rename_in_is_no_create_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600], m2[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	CHECK_OK(mkdir(MP("p/x"), 0755));
+	CHECK_OK(mkdir(MP("q"), 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("q"), IN_CREATE), 1);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	CHECK_OK(rename(MP("p/x"), MP2("q/x")));
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	struct evs l = {0};
+	read_now(fd, true, &l);
+	if (l.n) {
+		evs_dump("events", &l);
+		uin_test_fail(__FILE__, __LINE__, "none was due");
+	}
+	write_text(SP("q/y"), NULL, O_CREAT);
+	CHECK(wait_event(fd, &l, 1, IN_CREATE, "y", 5000) >= 0);
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(fd, true, &l);
+	CHECK_EQ(l.n, 1);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}
