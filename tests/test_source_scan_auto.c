@@ -794,3 +794,43 @@ TEST(a_local_rename_in_is_no_create_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A file renamed over here while it has another link (made here too,
+ * before the scanner read either directory): the scanner finds the old
+ * object gone from one name and present at another, but that is no
+ * rename; the kernel's MOVED_FROM c, MOVED_TO a and CREATE b are all.
+ */
+TEST(an_overwritten_file_with_another_link_is_no_rename_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600], m2[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	CHECK_OK(mkdir(MP("q"), 0755));
+	write_text(MP("p/a"), "a", O_CREAT);
+	write_text(MP("p/c"), "c", O_CREAT);
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	const uint32_t mask = IN_MOVE | IN_CREATE | IN_DELETE;
+	CHECK_EQ(uinotify_add_watch(fd, MP("p"), mask), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP("q"), mask), 2);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	uin_loop_dispatch_enter(); /* both before any tick */
+	CHECK_OK(link(MP("p/a"), MP2("q/b")));
+	CHECK_OK(rename(MP("p/c"), MP2("p/a")));
+	uin_loop_dispatch_exit();
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	struct evs l = {0};
+	read_now(fd, true, &l);
+	if (l.n != 3 || evs_find(&l, 0, 1, IN_MOVED_FROM, "c") < 0 ||
+	    evs_find(&l, 0, 1, IN_MOVED_TO, "a") < 0 ||
+	    evs_find(&l, 0, 2, IN_CREATE, "b") < 0) {
+		evs_dump("events", &l);
+		uin_test_fail(__FILE__, __LINE__, "the kernel's three only");
+	}
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

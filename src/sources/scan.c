@@ -1582,6 +1582,26 @@ static void merge_deferred(struct changes *ch)
 	deferred.nadd = 0;
 }
 
+/*
+ * Whether a name gone and a name come with one identity can be one rename.
+ * The kernel watches ask for the structure of what is scanned, so a rename
+ * made here is in both halves' ledgers (MOVED_FROM, MOVED_TO), and one made
+ * elsewhere in neither.  When only one half is this machine's, they are two
+ * things: say an object overwritten here (its name the kernel reported come
+ * again, never gone) that lives on under a link it had.
+ */
+static bool one_rename(const struct rm_rec *r, const struct add_rec *a)
+{
+	if (!with_kernel(r->dir))
+		return true;
+	const char *to = snap_name(&a->dir->snap, a->idx);
+	bool gone_here = kernel_had(r->dir, r->name, LK_VANISH);
+	bool came_here = kernel_had(a->dir, to, LK_APPEAR);
+	if (gone_here || came_here)
+		return gone_here && came_here;
+	return !kernel_had(r->dir, r->name, LK_APPEAR);
+}
+
 static void pair_changes(struct changes *ch)
 {
 	if (!ch->nrm || !ch->nadd)
@@ -1625,6 +1645,8 @@ static void pair_changes(struct changes *ch)
 				a->cancelled = true;
 				break;
 			}
+			if (!one_rename(r, a))
+				continue;
 			r->add = (long)ai;
 			a->rm = slots[j];
 			break;
