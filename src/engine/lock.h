@@ -170,10 +170,21 @@ static inline void uin_mutex_reinit(uin_mutex_t *m)
 #define UIN_LOCK_FN
 #endif
 
+/*
+ * The uin_mutex locks this thread holds or waits for, in every build: the
+ * drop-in's wait calls (poll, epoll_wait...) collect the kernel's events
+ * first only when it is 0, so that a signal handler that polls while its
+ * thread is inside the library never waits for a lock that thread holds.
+ * A fork child's handler sets it to 0 (uin_mutex_reinit forgets nothing
+ * here: the child is one thread whose locks were all reinitialised).
+ */
+extern __thread unsigned uin_tls_held;
+
 static inline void uin_mutex_lock_(uin_mutex_t *m, int mode UIN_LOCK_FN_ARGS)
 	UIN_ACQUIRE(m) UIN_NO_TSA;
 static inline void uin_mutex_lock_(uin_mutex_t *m, int mode UIN_LOCK_FN_ARGS)
 {
+	uin_tls_held++;
 #ifdef UIN_LOCK_CHECKS
 	uin_lock_check_acquire(m, mode, fn);
 	pthread_mutex_lock(&m->m);
@@ -192,6 +203,7 @@ static inline void uin_mutex_unlock_(uin_mutex_t *m UIN_LOCK_FN_ARGS)
 	uin_lock_check_release(m, fn);
 #endif
 	pthread_mutex_unlock(&m->m);
+	uin_tls_held--;
 }
 
 #ifdef UIN_LOCK_CHECKS

@@ -69,6 +69,9 @@ static __thread bool tls_dispatching;
 /* loop.h: every lock of ours held, or waited for, by this thread (here:
  * loop_mu and dispatch_mu taken by an API thread). */
 __thread unsigned uin_tls_locks;
+/* engine/lock.h's, here beside the others so that the drop-in's static
+ * TLS stays small (a definition of its own in lock.c costs its padding). */
+__thread unsigned uin_tls_held;
 /* The loop thread runs its job list after every round: it needs no wake-up. */
 static __thread bool tls_loop_thread;
 /* Nesting of uin_loop_dispatch_enter in this thread, and whether the
@@ -571,6 +574,10 @@ void uin_loop_drain(void)
 		return;
 	dispatch_lock();
 	run_drains_locked();
+	/* The round ends here as the loop thread's do: with its jobs, the
+	 * readiness bytes the events deferred among them (instance/queue.c,
+	 * signal_locked), so that a poll after this call sees them. */
+	run_jobs();
 	dispatch_unlock();
 }
 
@@ -703,6 +710,8 @@ static void atfork_child(void) UIN_NO_TSA
 	L.epfd = L.evfd = -1;
 	L.running = false;
 	atomic_store(&L.thread_pending, false);
+	if (fork_quiesced)
+		uin_tls_held = 0; /* lock.h: the child's locks are new */
 	if (!fork_quiesced) {
 		atomic_store(&fork_torn, true);
 		for (unsigned i = 0; i < fork_nhooks; i++)
