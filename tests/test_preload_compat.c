@@ -148,7 +148,9 @@ TEST(exports_only_interposers)
 		"inotify_rm_watch", "read", "__read_chk", "readv", "close",
 		"__close", "close_range", "closefrom", "ioctl", "fcntl",
 		"fcntl64", "dup", "dup2", "dup3", "lseek", "lseek64", "splice",
-		"tee", "syscall", "fork", NULL};
+		"tee", "syscall", "fork", "poll", "__poll_chk", "ppoll",
+		"__ppoll_chk", "select", "pselect", "epoll_wait", "epoll_pwait",
+		"epoll_pwait2", NULL};
 	int fd = CHECK_OK(open(UIN_PRELOAD_SO, O_RDONLY | O_CLOEXEC));
 	struct stat st;
 	CHECK_OK(fstat(fd, &st));

@@ -48,8 +48,10 @@ static void side_dir(char *out, size_t len, const char *env, char side,
 
 enum way { DROP_IN, SUPERVISED, API };
 
-/* Runs seeds 1..N each way; the first seed that differs fails. */
-static void seeds(enum way way, const char *const *extra)
+/* Runs seeds 1..N each way; the first seed that differs fails.  mode:
+ * inotify_random's fourth argument, or NULL. */
+static void seeds_mode(enum way way, const char *const *extra,
+		       const char *mode)
 {
 	long n = env_long("UIN_RANDOM_SEEDS", 12);
 	long steps = env_long("UIN_RANDOM_STEPS", 300);
@@ -64,7 +66,7 @@ static void seeds(enum way way, const char *const *extra)
 		side_dir(kdir, sizeof kdir, "UIN_RANDOM_KERNEL_DIR", 'k', seed);
 		side_dir(udir, sizeof udir, "UIN_RANDOM_OURS_DIR", 'u', seed);
 		char *argv[] = {(char *)UIN_RANDOM_PLAIN, kdir, seed_s, steps_s,
-				NULL};
+				(char *)mode, NULL};
 		int ks = run_program(false, NULL, argv, NULL, &kernel, 60000);
 		argv[1] = udir;
 		int us;
@@ -100,11 +102,28 @@ static void seeds(enum way way, const char *const *extra)
 	CHECK_EQ(differ, 0);
 }
 
+static void seeds(enum way way, const char *const *extra)
+{
+	seeds_mode(way, extra, NULL);
+}
+
 TEST(drop_in_local)
 {
 #ifdef UIN_PRELOAD_SO
 	pl_require_preload();
 	seeds(DROP_IN, NULL);
+#else
+	SKIP("the drop-in library is not built");
+#endif
+}
+
+/* poll(fd, 0) right after each step, before FIONREAD or any other call:
+ * the drop-in's wait calls collect what the kernel has queued. */
+TEST(drop_in_local_poll_first)
+{
+#ifdef UIN_PRELOAD_SO
+	pl_require_preload();
+	seeds_mode(DROP_IN, NULL, "pollfirst");
 #else
 	SKIP("the drop-in library is not built");
 #endif

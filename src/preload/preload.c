@@ -24,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -77,6 +80,20 @@ struct uin_real {
 	ssize_t (*tee)(int, int, size_t, unsigned int);
 	long (*syscall)(long, ...);
 	pid_t (*fork)(void);
+	int (*poll)(struct pollfd *, nfds_t, int);
+	int (*poll_chk)(struct pollfd *, nfds_t, int, size_t);
+	int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *,
+		     const sigset_t *);
+	int (*ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *,
+			 const sigset_t *, size_t);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*pselect)(int, fd_set *, fd_set *, fd_set *,
+		       const struct timespec *, const sigset_t *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int,
+			   const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int,
+			    const struct timespec *, const sigset_t *);
 };
 
 static struct uin_real real;
@@ -123,6 +140,15 @@ static void resolve_real(void)
 	RESOLVE(tee, "tee");
 	RESOLVE(syscall, "syscall");
 	RESOLVE(fork, "fork");
+	RESOLVE(poll, "poll");
+	RESOLVE(poll_chk, "__poll_chk");
+	RESOLVE(ppoll, "ppoll");
+	RESOLVE(ppoll_chk, "__ppoll_chk");
+	RESOLVE(select, "select");
+	RESOLVE(pselect, "pselect");
+	RESOLVE(epoll_wait, "epoll_wait");
+	RESOLVE(epoll_pwait, "epoll_pwait");
+	RESOLVE(epoll_pwait2, "epoll_pwait2");
 #undef RESOLVE
 	if (!real.close_alias)
 		real.close_alias = real.close;
@@ -911,6 +937,97 @@ EXPORT int dup3(int fd, int new_fd, int flags)
 	return libc()->dup3(fd, new_fd, flags);
 }
 
+/*
+ * The wait calls.  The kernel queues an inotify event before the system
+ * call that caused it returns, so a program that acts and then polls,
+ * even with a zero timeout, sees it.  Our loop thread takes the kernel
+ * source's events over microseconds later; so before any wait, while this
+ * process has an instance, what the kernel has queued is collected here
+ * (one non-blocking read of the kernel instance).  Not from inside the
+ * library (a signal handler that polls there would wait for a lock its own
+ * thread holds: lock.h, uin_tls_held), and errno is left as it was.
+ * Which descriptors the call waits for is not looked at: that would read
+ * memory that may not be there, where the kernel answers EFAULT.
+ */
+static void collect_before_wait(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&names_total, __ATOMIC_RELAXED),
+			     1))
+		return;
+	if (uin_tls_held || uin_tls_locks || uin_loop_in_dispatch())
+		return;
+	int saved = errno;
+	uin_loop_drain();
+	errno = saved;
+}
+
+EXPORT int poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	collect_before_wait();
+	return libc()->poll(fds, nfds, timeout);
+}
+
+EXPORT int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
+		      size_t fdslen)
+{
+	collect_before_wait();
+	return libc()->poll_chk(fds, nfds, timeout, fdslen);
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
+		 const sigset_t *sigmask)
+{
+	collect_before_wait();
+	return libc()->ppoll(fds, nfds, tmo, sigmask);
+}
+
+EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t nfds,
+		       const struct timespec *tmo, const sigset_t *sigmask,
+		       size_t fdslen)
+{
+	collect_before_wait();
+	return libc()->ppoll_chk(fds, nfds, tmo, sigmask, fdslen);
+}
+
+EXPORT int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+		  struct timeval *timeout)
+{
+	collect_before_wait();
+	return libc()->select(nfds, rd, wr, ex, timeout);
+}
+
+EXPORT int pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+		   const struct timespec *timeout, const sigset_t *sigmask)
+{
+	collect_before_wait();
+	return libc()->pselect(nfds, rd, wr, ex, timeout, sigmask);
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *events, int maxevents,
+		      int timeout)
+{
+	collect_before_wait();
+	return libc()->epoll_wait(epfd, events, maxevents, timeout);
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int maxevents,
+		       int timeout, const sigset_t *sigmask)
+{
+	collect_before_wait();
+	return libc()->epoll_pwait(epfd, events, maxevents, timeout, sigmask);
+}
+
+EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+			const struct timespec *timeout, const sigset_t *sigmask)
+{
+	collect_before_wait();
+	if (!libc()->epoll_pwait2) {
+		errno = ENOSYS; /* glibc < 2.35 has none: nor the program */
+		return -1;
+	}
+	return libc()->epoll_pwait2(epfd, events, maxevents, timeout, sigmask);
+}
+
 /* Linux's inotify file uses noop_llseek: 0 whatever is asked. */
 EXPORT off_t lseek(int fd, off_t offset, int whence)
 {
@@ -1312,4 +1429,59 @@ __attribute__((constructor(101))) static void preload_init(void)
 					 uin_env(UIN_ENV_SOURCE), name,
 					 sizeof name));
 	}
+}
+
+int __wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+	return libc()->poll(fds, nfds, timeout);
+}
+
+int __wrap___poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
+		      size_t fdslen)
+{
+	return libc()->poll_chk(fds, nfds, timeout, fdslen);
+}
+
+int __wrap_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
+		 const sigset_t *sigmask)
+{
+	return libc()->ppoll(fds, nfds, tmo, sigmask);
+}
+
+int __wrap___ppoll_chk(struct pollfd *fds, nfds_t nfds,
+		       const struct timespec *tmo, const sigset_t *sigmask,
+		       size_t fdslen)
+{
+	return libc()->ppoll_chk(fds, nfds, tmo, sigmask, fdslen);
+}
+
+int __wrap_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+		  struct timeval *timeout)
+{
+	return libc()->select(nfds, rd, wr, ex, timeout);
+}
+
+int __wrap_pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+		   const struct timespec *timeout, const sigset_t *sigmask)
+{
+	return libc()->pselect(nfds, rd, wr, ex, timeout, sigmask);
+}
+
+int __wrap_epoll_wait(int epfd, struct epoll_event *events, int maxevents,
+		      int timeout)
+{
+	return libc()->epoll_wait(epfd, events, maxevents, timeout);
+}
+
+int __wrap_epoll_pwait(int epfd, struct epoll_event *events, int maxevents,
+		       int timeout, const sigset_t *sigmask)
+{
+	return libc()->epoll_pwait(epfd, events, maxevents, timeout, sigmask);
+}
+
+int __wrap_epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+			const struct timespec *timeout,
+			const sigset_t *sigmask)
+{
+	return libc()->epoll_pwait2(epfd, events, maxevents, timeout, sigmask);
 }

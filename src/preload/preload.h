@@ -13,8 +13,12 @@
 #ifndef UIN_PRELOAD_PRELOAD_H
 #define UIN_PRELOAD_PRELOAD_H
 
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -22,6 +26,9 @@
 int __close(int fd);
 ssize_t __read_chk(int fd, void *buf, size_t nbytes, size_t buflen);
 void __chk_fail(void) __attribute__((noreturn));
+int __poll_chk(struct pollfd *fds, nfds_t nfds, int timeout, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
+		const sigset_t *sigmask, size_t fdslen);
 
 /* The library's objects call these instead of libc's names (--wrap). */
 int __wrap_inotify_init(void);
@@ -47,5 +54,24 @@ ssize_t __wrap_splice(int fd_in, off64_t *off_in, int fd_out,
 		      off64_t *off_out, size_t len, unsigned int flags);
 ssize_t __wrap_tee(int fd_in, int fd_out, size_t len, unsigned int flags);
 long __wrap_syscall(long number, ...);
+int __wrap_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+int __wrap___poll_chk(struct pollfd *fds, nfds_t nfds, int timeout,
+		      size_t fdslen);
+int __wrap_ppoll(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
+		 const sigset_t *sigmask);
+int __wrap___ppoll_chk(struct pollfd *fds, nfds_t nfds,
+		       const struct timespec *tmo, const sigset_t *sigmask,
+		       size_t fdslen);
+int __wrap_select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+		  struct timeval *timeout);
+int __wrap_pselect(int nfds, fd_set *rd, fd_set *wr, fd_set *ex,
+		   const struct timespec *timeout, const sigset_t *sigmask);
+int __wrap_epoll_wait(int epfd, struct epoll_event *events, int maxevents,
+		      int timeout);
+int __wrap_epoll_pwait(int epfd, struct epoll_event *events, int maxevents,
+		       int timeout, const sigset_t *sigmask);
+int __wrap_epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
+			const struct timespec *timeout,
+			const sigset_t *sigmask);
 
 #endif

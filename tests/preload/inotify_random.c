@@ -4,7 +4,7 @@
  * the kernel and a run against uinotify (drop-in library, uinotify-run)
  * can be compared record by record.  It links nothing of uinotify.
  *
- *   inotify_random DIR SEED STEPS [nopoll]
+ *   inotify_random DIR SEED STEPS [nopoll|pollfirst]
  *
  * Operations: mkdir, rmdir, create, append, read, list, truncate, chmod,
  * touch, link, rename (over names, across directories), unlink; watch
@@ -13,7 +13,8 @@
  * IN_EXCL_UNLINK), rm_watch of any wd; reads with random buffer sizes; two
  * instances.  After every step both instances' FIONREAD and (unless
  * "nopoll") poll(fd, 0) are printed: what a program sees the moment a
- * system call returns.  At the end both are drained, and then watched for
+ * system call returns ("pollfirst": the poll before FIONREAD, before any
+ * other call on the instance).  At the end both are drained, and then watched for
  * a while longer than a scanner tick: a late or repeated record prints.
  *
  * Built with UIN_RANDOM_API, it calls the library's API (uinotify_init1,
@@ -59,6 +60,7 @@
 
 static uint64_t rng;
 static bool check_poll = true;
+static bool poll_first; /* poll(fd, 0) before any other call ("pollfirst") */
 static char buf[8192] __attribute__((aligned(8)));
 
 static uint64_t next(void)
@@ -148,13 +150,16 @@ static void do_read(int i, size_t size)
 static void state(void)
 {
 	for (int i = 0; i < 2; i++) {
-		int avail = -1;
+		int avail = -1, ready = -1;
+		struct pollfd p = {.fd = inst[i], .events = POLLIN};
+		if (poll_first)
+			ready = poll(&p, 1, 0);
 		in_ioctl(inst[i], FIONREAD, &avail);
 		printf("  %c: FIONREAD %d", 'A' + i, avail);
-		if (check_poll) {
-			struct pollfd p = {.fd = inst[i], .events = POLLIN};
-			printf(" poll0 %d", poll(&p, 1, 0));
-		}
+		if (check_poll && !poll_first)
+			ready = poll(&p, 1, 0);
+		if (check_poll)
+			printf(" poll0 %d", ready);
 		printf("\n");
 	}
 }
@@ -312,6 +317,7 @@ int main(int argc, char **argv)
 	rng = strtoull(argv[2], NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
 	long steps = strtol(argv[3], NULL, 10);
 	check_poll = !(argc > 4 && !strcmp(argv[4], "nopoll"));
+	poll_first = argc > 4 && !strcmp(argv[4], "pollfirst");
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	for (int i = 0; i < 2; i++) {
 		inst[i] = in_init1(IN_NONBLOCK | IN_CLOEXEC);
