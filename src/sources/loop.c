@@ -59,6 +59,7 @@ static struct {
 	struct uin_loop_job *jobs;      /* [loop_mu] FIFO */
 	struct uin_loop_job **jobs_tail;
 	atomic_uint ndrain;             /* live UIN_LOOP_DRAIN registrations */
+	atomic_uint njobs;              /* jobs posted and not yet finished */
 	const struct uin_loop_fork_hooks *hooks[MAX_FORK_HOOKS];
 	atomic_uint nhooks;             /* written under loop_mu, published
 					   after hooks[] (read by prepare) */
@@ -168,6 +169,7 @@ static void inherited_forget_locked(void)
 	free_zombies_locked();
 	L.nregs = 0;
 	atomic_store(&L.ndrain, 0);
+	atomic_store(&L.njobs, 0);
 	for (struct uin_loop_job *j = L.jobs; j; j = j->next)
 		j->queued = false;
 	L.jobs = NULL;
@@ -190,6 +192,7 @@ static void run_jobs(void)
 		j->queued = false;
 		loop_unlock();
 		j->fn(j);
+		atomic_fetch_sub(&L.njobs, 1);
 	}
 }
 
@@ -463,6 +466,7 @@ int uin_loop_post(struct uin_loop_job *job)
 	if (!err) {
 		job->next = NULL;
 		job->queued = true;
+		atomic_fetch_add(&L.njobs, 1);
 		*L.jobs_tail = job;
 		L.jobs_tail = &job->next;
 		if (!tls_loop_thread)
@@ -569,15 +573,27 @@ static void dispatch_unlock(void)
 void uin_loop_drain(void)
 {
 	settle();
-	if (atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 ||
+	/* With no source to drain, a round in progress may still owe the
+	 * readiness bytes of what it delivered (its jobs): wait for those. */
+	if ((atomic_load_explicit(&L.ndrain, memory_order_acquire) == 0 &&
+	     atomic_load_explicit(&L.njobs, memory_order_acquire) == 0) ||
 	    tls_dispatching)
 		return;
 	dispatch_lock();
 	run_drains_locked();
 	/* The round ends here as the loop thread's do: with its jobs, the
 	 * readiness bytes the events deferred among them (instance/queue.c,
-	 * signal_locked), so that a poll after this call sees them. */
-	run_jobs();
+	 * signal_locked), so that a poll after this call sees them; and the
+	 * jobs those post (a death's IN_IGNORED, then its bytes), a few
+	 * rounds at most. */
+	for (int round = 0; round < 4; round++) {
+		loop_lock();
+		bool more = L.jobs != NULL;
+		loop_unlock();
+		if (!more)
+			break;
+		run_jobs();
+	}
 	dispatch_unlock();
 }
 
