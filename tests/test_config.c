@@ -17,6 +17,7 @@
 #include <sys/inotify.h>
 
 #include <uinotify/inotify.h>
+#include "engine/sanitizers.h"
 
 #include "instance/instance.h"
 #include "preload/preload_util.h"
@@ -395,14 +396,6 @@ static void expect_rearm(const char *text, const char *want,
 		pl_dump(&c, var);
 	CHECK(ok);
 }
-
-#if defined(__SANITIZE_THREAD__)
-#define UIN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UIN_TSAN 1
-#endif
-#endif
 
 TEST(fork_rearm_modes_apply_and_a_bad_one_is_reported)
 {

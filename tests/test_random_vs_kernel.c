@@ -22,11 +22,7 @@
  */
 #include <limits.h>
 
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UIN_CLANG_TSAN 1
-#endif
-#endif
+#include "engine/sanitizers.h"
 
 #include "test_run.h"
 
@@ -127,7 +123,7 @@ TEST(drop_in_local)
  * the drop-in's wait calls collect what the kernel has queued. */
 TEST(drop_in_local_poll_first)
 {
-#if defined(__SANITIZE_THREAD__) || defined(UIN_CLANG_TSAN)
+#ifdef UIN_TSAN
 	SKIP("under ThreadSanitizer the drop-in's wait calls only wait "
 	     "(src/preload/preload.c, collect_before_wait)");
 #endif

@@ -16,6 +16,7 @@
 #include <uinotify/hooks.h>
 
 #include "sources/kernel.h"
+#include "engine/sanitizers.h"
 #include "sources/loop.h"
 #include "sources/mounts.h"
 
@@ -450,14 +451,6 @@ TEST(loop_starts_and_stops)
 	rec_wait_marker(&rec, 1, "zz-end");
 	rec_finish(h, &rec);
 }
-
-#if defined(__SANITIZE_THREAD__)
-#define UIN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UIN_TSAN 1
-#endif
-#endif
 
 /* d watched for IN_CREATE by a new recording handle (wd 1), then fork()
  * with UINOTIFY_FORK_REARM=mode (NULL: unset). */

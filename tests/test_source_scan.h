@@ -29,6 +29,7 @@
 #include <uinotify/inotify.h>
 
 #include "sources/loop.h"
+#include "engine/sanitizers.h"
 #include "sources/mounts.h"
 #include "sources/scan.h"
 
@@ -41,14 +42,6 @@
 #define UIN_SANITIZED 1
 #endif
 #endif
-#if defined(__SANITIZE_THREAD__)
-#define UIN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UIN_TSAN 1
-#endif
-#endif
-
 /* Time bounds stretch under the sanitizers (several times slower). */
 static inline long slow(long ms)
 {

@@ -40,6 +40,7 @@
 #include "engine/test_hooks.h"
 #include "instance/config.h"
 #include "engine/lock.h"
+#include "engine/sanitizers.h"
 #include "instance/preload_api.h"
 #include "instance/usermem.h"
 #include "preload/preload.h"
@@ -949,14 +950,6 @@ EXPORT int dup3(int fd, int new_fd, int flags)
  * Which descriptors the call waits for is not looked at: that would read
  * memory that may not be there, where the kernel answers EFAULT.
  */
-#if defined(__SANITIZE_THREAD__)
-#define UIN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UIN_TSAN 1
-#endif
-#endif
-
 static void collect_before_wait(void)
 {
 #ifdef UIN_TSAN
