@@ -40,7 +40,10 @@ struct uinotify_sb;
  * device, the inode number, the birth time in nanoseconds where statx gives
  * one (else 0) and the file type (the S_IFMT bits of st_mode).  For an
  * application's own namespace: any values; set type to S_IFDIR for the
- * inodes that are directories, so that IN_ISDIR is right.
+ * inodes that are directories, so that IN_ISDIR is right.  reserved is part
+ * of the identity: set it to zero.  (uinotify's own sources put the FUSE
+ * node id there, folded, on a FUSE mount, where two hard links can be two
+ * kernel inodes with one inode number.)
  */
 struct uinotify_key {
 	uint64_t dev;

@@ -4,7 +4,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -512,6 +514,7 @@ static int mount_create_locked(uint64_t dev, unsigned wanted, unsigned flags,
 	m->active = wanted & UIN_SRC_AVAILABLE;
 	m->shared = info->cls == UIN_MOUNT_SHARED;
 	m->ino_stable = info->ino_stable;
+	m->node_keyed = info->magic == FUSE_SUPER_MAGIC;
 	m->next = mounts;
 	mounts = m;
 	m->pins++;
@@ -536,9 +539,12 @@ static int mount_get(const struct uin_resolved *r, unsigned wanted,
 	 * needs to know more than the class AUTO already chose by. */
 	struct uin_mount_info info = {.cls = UIN_MOUNT_LOCAL,
 				      .ino_stable = true};
+	struct statfs sfs;
 	if ((wanted & UIN_SRC_SCAN) ||
 	    (flags & (UIN_MNT_FALLBACK | UIN_MNT_RECOVER)))
 		uin_mount_classify(r->fd, &info);
+	else if (fstatfs(r->fd, &sfs) == 0) /* for node_keyed only */
+		info.magic = (uint64_t)(unsigned long)sfs.f_type & 0xffffffffu;
 	int err = 0;
 	uin_sources_lock();
 	m = mount_find_locked(r->key.dev, wanted, flags);
@@ -550,6 +556,30 @@ static int mount_get(const struct uin_resolved *r, unsigned wanted,
 	}
 	uin_sources_unlock();
 	return err;
+}
+
+/*
+ * What tells apart two kernel inodes of a FUSE mount that report one
+ * st_ino: the node id and generation in the file handle (fuse_encode_fh),
+ * folded to the key's 32 spare bits.  0 when the filesystem gives no
+ * handle: the key is then st_ino's alone, as elsewhere.
+ */
+static uint32_t node_key(int fd)
+{
+	union {
+		struct file_handle fh;
+		unsigned char all[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+	} h;
+	h.fh.handle_bytes = MAX_HANDLE_SZ;
+	int mnt_id;
+	if (name_to_handle_at(fd, "", &h.fh, &mnt_id, AT_EMPTY_PATH) != 0)
+		return 0;
+	const unsigned char *b =
+		h.all + offsetof(struct file_handle, f_handle);
+	uint32_t x = 2166136261u ^ (uint32_t)h.fh.handle_type;
+	for (unsigned i = 0; i < h.fh.handle_bytes && i < MAX_HANDLE_SZ; i++)
+		x = (x ^ b[i]) * 16777619u;
+	return x ? x : 1;
 }
 
 int uin_mount_inode_get(const struct uin_resolved *r, unsigned wanted,
@@ -570,6 +600,13 @@ int uin_mount_inode_get(const struct uin_resolved *r, unsigned wanted,
 		uin_loop_dispatch_exit();
 		return err;
 	}
+
+	/* What follows keys the inode as the engine does: by node id too
+	 * where the kernel does (node_key). */
+	struct uin_resolved keyed = *r;
+	if (m->node_keyed)
+		keyed.key.reserved = node_key(r->fd);
+	r = &keyed;
 
 	struct uinotify_inode *inode = NULL;
 	err = uinotify_inode_get(m->sb, &r->key, &inode);

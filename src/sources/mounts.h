@@ -113,6 +113,10 @@ struct uin_mount {
 	/* What the scanner needs to know of the filesystem (constant). */
 	bool shared;             /* changes can be made elsewhere */
 	bool ino_stable;         /* see struct uin_mount_info */
+	/* FUSE: the kernel has one inode per FUSE node id, which two hard
+	 * links of a path-based filesystem (bindfs) do not share although
+	 * they report one st_ino; keys then carry the node id. */
+	bool node_keyed;
 };
 
 /*

@@ -2688,6 +2688,27 @@ static void kernel_settles_close(struct uin_scan_watch *d, const char *name)
 			d->snap.ents[c->pidx].flags &= ~ENT_CW;
 }
 
+/*
+ * On a FUSE mount each hard link that was looked up is its own kernel
+ * inode (node_keyed): a change made here through one link reaches the
+ * kernel watch of that link alone, and the kernel tells the watches of
+ * the others nothing.  The scanner sees the change on them too (one
+ * file, one st_ino): it is this machine's and the kernel's to report,
+ * so the others' ledgers get it as well.
+ */
+static void kernel_saw_links(struct uin_scan_watch *sw, uint8_t k)
+{
+	if (!S.idcap)
+		return;
+	for (struct uin_scan_watch *w =
+		     S.idtab[id_slot(sw->mount, sw->key.ino, S.idcap)];
+	     w; w = w->id_next)
+		if (w != sw && w->mount == sw->mount &&
+		    w->key.ino == sw->key.ino && w->key.type == sw->key.type &&
+		    !atomic_load(&w->dead))
+			w->self_kernel |= k;
+}
+
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name)
 {
@@ -2742,6 +2763,8 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 		}
 	}
 	sw->self_kernel |= k;
+	if (sw->mount->node_keyed)
+		kernel_saw_links(sw, k);
 	return false;
 }
 
