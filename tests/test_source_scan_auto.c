@@ -913,3 +913,50 @@ TEST(two_links_are_two_inodes_as_the_kernel_has_them_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A rename through the mount over a watched file, the renamed file watched
+ * too: the kernel gives the victim its ATTRIB, the renamed one its
+ * MOVE_SELF, and only then the victim's DELETE_SELF and IGNORED (its inode
+ * goes when rename returns).  All of it is queued when rename returns; the
+ * scanner ends the victim at the kernel's ATTRIB, and must keep that end
+ * behind the MOVE_SELF.
+ */
+TEST(the_end_of_a_file_renamed_over_comes_after_move_self_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600], m2[600];
+	CHECK_OK(mkdir(MP("d"), 0755));
+	write_text(MP("d/a"), "a", O_CREAT);
+	write_text(MP("d/v"), "v", O_CREAT);
+	int k = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	CHECK(k >= 0);
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	const uint32_t vmask = IN_MODIFY | IN_DELETE_SELF | IN_ATTRIB;
+	CHECK_EQ(inotify_add_watch(k, MP("d/v"), vmask), 1);
+	CHECK_EQ(inotify_add_watch(k, MP("d/a"), IN_MOVE_SELF), 2);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/v"), vmask), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/a"), IN_MOVE_SELF), 2);
+	CHECK_OK(rename(MP("d/a"), MP2("d/v")));
+	struct evs kl = {0}, ul = {0};
+	/* Ours first: on one mount, our descriptor keeps the victim from
+	 * the kernel's instance too, until we have ended it. */
+	read_now(fd, true, &ul);
+	read_now(k, false, &kl);
+	CHECK_EQ(kl.n, 4);
+	CHECK(evs_find(&kl, 0, 2, IN_MOVE_SELF, NULL) <
+	      evs_find(&kl, 0, 1, IN_DELETE_SELF, NULL));
+	same_stream("at rename's return", &kl, &ul);
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(k, false, &kl);
+	read_now(fd, true, &ul);
+	same_stream("ten ticks later", &kl, &ul);
+	CHECK_OK(close(k));
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&kl);
+	evs_free(&ul);
+	scan_finish();
+	bindfs_umount(mnt);
+}

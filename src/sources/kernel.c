@@ -851,6 +851,11 @@ static void ks_read(void *arg, uint32_t events)
 			const struct inotify_event *e = (const void *)p;
 			p += sizeof *e + e->len;
 			ks_event(e);
+			/* A rename over a watched object: its end after the
+			 * MOVE_SELF of the object that took its name. */
+			const struct inotify_event *next = (const void *)p;
+			if (p >= kbuf.b + n || !(next->mask & IN_MOVE_SELF))
+				uin_scan_kernel_deaths();
 		}
 		/* A short read means the queue was empty: save a syscall. */
 		if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <=

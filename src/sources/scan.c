@@ -211,6 +211,9 @@ static struct {
 	double cpu_ns_per_check;
 	bool in_tick;
 	bool recover_pending;
+	/* A watched object a rename here overwrote: its end waits for the
+	 * MOVE_SELF of the object that took its name (uin_scan_kernel_deaths) */
+	struct uin_scan_watch *death_pending;
 	/* [S] */
 	struct uin_loop_job reap_job;
 	/* waiting for ticks (tests) */
@@ -2709,6 +2712,24 @@ static void kernel_saw_links(struct uin_scan_watch *sw, uint8_t k)
 			w->self_kernel |= k;
 }
 
+/*
+ * The kernel ends an unlinked inode when its last reference goes: for an
+ * unlink, before the DELETE in its parent; for a rename over it, when
+ * rename returns, after fsnotify_move's MOVE_SELF of the object that took
+ * its name.  Our descriptor keeps the inode, so the scanner ends the watch
+ * on the kernel's ATTRIB of that unlink (uin_scan_kernel_event) and the
+ * kernel source calls this after each event but a MOVE_SELF right behind
+ * it.
+ */
+void uin_scan_kernel_deaths(void)
+{
+	struct uin_scan_watch *sw = S.death_pending;
+	if (!sw)
+		return;
+	S.death_pending = NULL;
+	kill_sw(sw, false);
+}
+
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name)
 {
@@ -2758,7 +2779,9 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 				uinotify_hook_inode(in, mask, 0);
 				put_inode(in);
 			}
-			kill_sw(sw, false);
+			if (S.death_pending != sw)
+				uin_scan_kernel_deaths();
+			S.death_pending = sw;
 			return true;
 		}
 	}
@@ -2793,6 +2816,7 @@ void uin_scan_atfork_child(void)
 {
 	uin_scan_pool_atfork_child();
 	S.timer = NULL; /* the loop closed the child's copy */
+	S.death_pending = NULL;
 	uin_mutex_reinit(&S.wait_mu);
 	pthread_cond_init(&S.wait_cv, NULL);
 }

@@ -63,6 +63,13 @@ void uin_scan_atfork_rearm(void);
  * descriptor keeps the inode alive).  Under the dispatch lock, with no
  * lock of ours held.
  */
+/*
+ * Ends what uin_scan_kernel_event found dead and kept for the MOVE_SELF
+ * that may follow (a rename over a watched object): the kernel source
+ * calls it after every event that is not followed by a MOVE_SELF, under
+ * the dispatch lock.  Cheap when there is nothing.
+ */
+void uin_scan_kernel_deaths(void);
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name);
 
