@@ -960,3 +960,51 @@ TEST(the_end_of_a_file_renamed_over_comes_after_move_self_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * rmdir through the mount of a watched directory whose parent nobody
+ * watches: the kernel has DELETE_SELF and IGNORED queued when rmdir
+ * returns, and so must we (FIONREAD counts them, poll says readable),
+ * though there is no kernel event to tell us and our descriptor keeps
+ * the kernel's own DELETE_SELF from coming.
+ */
+TEST(a_directory_removed_ends_when_rmdir_returns_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	CHECK_OK(mkdir(MP("p/d"), 0755));
+	int k = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	CHECK(k >= 0);
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(inotify_add_watch(k, MP("p/d"), IN_ALL_EVENTS), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p/d"), IN_ALL_EVENTS), 1);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	struct evs kl = {0}, ul = {0};
+	read_now(fd, true, &ul); /* the kernel's first look, if any */
+	read_now(k, false, &kl);
+	kl.n = ul.n = 0;
+	CHECK_OK(rmdir(MP("p/d")));
+	int avail = -1;
+	CHECK_OK(uinotify_ioctl(fd, FIONREAD, &avail));
+	CHECK_EQ(avail, 2 * (int)sizeof(struct inotify_event));
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	CHECK_EQ(poll(&p, 1, 0), 1);
+	/* Ours first: our descriptor keeps the kernel's from coming. */
+	read_now(fd, true, &ul);
+	read_now(k, false, &kl);
+	CHECK(evs_find(&kl, 0, 1, IN_DELETE_SELF, NULL) >= 0);
+	same_stream("at rmdir's return", &kl, &ul);
+	CHECK_OK(uin_scan_wait_ticks(10, 5000));
+	read_now(k, false, &kl);
+	read_now(fd, true, &ul);
+	same_stream("ten ticks later", &kl, &ul);
+	CHECK_OK(close(k));
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&kl);
+	evs_free(&ul);
+	scan_finish();
+	bindfs_umount(mnt);
+}

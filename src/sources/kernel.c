@@ -823,10 +823,8 @@ static void ks_event(const struct inotify_event *e)
 	}
 }
 
-static void ks_read(void *arg, uint32_t events)
+static void ks_read_queue(void)
 {
-	(void)arg;
-	(void)events;
 	for (int round = 0; round < READ_ROUNDS; round++) {
 		uin_sources_lock();
 		int fd = ks.fd; /* closed only by the close job, which also
@@ -862,6 +860,16 @@ static void ks_read(void *arg, uint32_t events)
 		    sizeof kbuf.b)
 			return;
 	}
+}
+
+static void ks_read(void *arg, uint32_t events)
+{
+	(void)arg;
+	(void)events;
+	ks_read_queue();
+	/* After what the kernel said: a directory renamed over is ended by
+	 * its ATTRIB there, in the kernel's order. */
+	uin_scan_kernel_orphans();
 }
 
 /* Fork ------------------------------------------------------------------------

@@ -2730,6 +2730,30 @@ void uin_scan_kernel_deaths(void)
 	kill_sw(sw, false);
 }
 
+/*
+ * rmdir gives the directory itself no event before its DELETE_SELF, and
+ * that waits for our descriptor.  Where the parent is a scanned directory
+ * its kernel watch asks for DELETE (kill_dead_child); a watched directory
+ * whose parent we do not watch is looked at here instead, on every read
+ * of the kernel source (a drain by a reader included): its kernel inode's
+ * cached link count (AT_STATX_DONT_SYNC, no server round trip) is 0 once
+ * rmdir has returned here.
+ */
+void uin_scan_kernel_orphans(void)
+{
+	for (struct uin_scan_watch *sw = S.all_head; sw; sw = sw->all_next) {
+		if (!sw->is_dir || sw->parent || sw->fd < 0 ||
+		    !with_kernel(sw) || atomic_load(&sw->dead))
+			continue;
+		struct statx stx;
+		STAT_ADD(statx, 1);
+		if (statx(sw->fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC,
+			  STATX_NLINK, &stx) == 0 &&
+		    (stx.stx_mask & STATX_NLINK) && stx.stx_nlink == 0)
+			kill_sw(sw, false);
+	}
+}
+
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name)
 {

@@ -70,6 +70,13 @@ void uin_scan_atfork_rearm(void);
  * the dispatch lock.  Cheap when there is nothing.
  */
 void uin_scan_kernel_deaths(void);
+/*
+ * Ends the watched directories whose parent no kernel watch of ours asks
+ * for DELETE (so rmdir tells us nothing) once rmdir has removed them
+ * here.  The kernel source calls it on each read, under the dispatch
+ * lock.
+ */
+void uin_scan_kernel_orphans(void);
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name);
 
