@@ -2647,16 +2647,20 @@ static bool kernel_unlinked(struct uin_scan_watch *sw)
 
 /* The watched child of d named name whose last link is gone: end it now,
  * before the kernel's P DELETE goes out (the kernel would have, but our
- * descriptor keeps the inode alive). */
-static void kill_dead_child(struct uin_scan_watch *d, const char *name)
+ * descriptor keeps the inode alive).  Whether there was one. */
+static bool kill_dead_child(struct uin_scan_watch *d, const char *name)
 {
+	/* Not only the first of that name: one renamed away that the
+	 * scanner has not relocated yet still has it. */
 	for (struct uin_scan_watch *c = d->child_head; c; c = c->sib_next) {
 		if (!c->pname || strcmp(c->pname, name) || c->fd < 0)
 			continue;
-		if (kernel_unlinked(c))
+		if (kernel_unlinked(c)) {
 			kill_sw(c, false);
-		return;
+			return true;
+		}
 	}
+	return false;
 }
 
 /*
@@ -2773,8 +2777,12 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			STAT_ADD(kernel_dropped, 1);
 			return true;
 		}
-		if (k & LK_VANISH)
-			kill_dead_child(sw, name);
+		/* A directory not linked to d (d's snapshot is older than
+		 * it) is an orphan to us: ended here too, before the
+		 * kernel's DELETE, as rmdir orders them. */
+		if ((k & LK_VANISH) && !kill_dead_child(sw, name) &&
+		    (mask & IN_ISDIR))
+			uin_scan_kernel_orphans();
 		it = uin_scan_ledger_get(&sw->ledger, h, true);
 		if (it)
 			it->kernel |= k;
