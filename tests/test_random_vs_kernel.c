@@ -18,7 +18,8 @@
  * that the kernel's side is a FUSE mount too; the directories made there
  * stay, to look at after a difference).  UIN_RANDOM_KEEP_GOING=1
  * runs every seed and counts those that differ, where the test otherwise
- * stops at the first.
+ * stops at the first.  UIN_RANDOM_MODE gives inotify_random's fourth
+ * argument to the tests that set none (nolinks, say).
  */
 #include <limits.h>
 
@@ -56,6 +57,8 @@ static void seeds_mode(enum way way, const char *const *extra,
 		       const char *mode)
 {
 	long n = env_long("UIN_RANDOM_SEEDS", 12);
+	if (!mode && getenv("UIN_RANDOM_MODE") && *getenv("UIN_RANDOM_MODE"))
+		mode = getenv("UIN_RANDOM_MODE");
 	long steps = env_long("UIN_RANDOM_STEPS", 300);
 	char steps_s[32];
 	snprintf(steps_s, sizeof steps_s, "%ld", steps);

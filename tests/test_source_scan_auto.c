@@ -769,6 +769,53 @@ TEST(changes_before_a_widened_mask_not_reported_to_it_bindfs)
 }
 
 /*
+ * The same for contents, which move no directory time: appends made
+ * before a directory's or a file's watch gains IN_MODIFY (here, through
+ * the mount, where the kernel watch was not asked for writes, and
+ * elsewhere) are not reported to it, as the kernel never would; the first
+ * instance, whose mask had IN_MODIFY all along, gets each once.
+ */
+TEST(appends_before_a_widened_mask_not_reported_to_it_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char s[600], m[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	write_text(MP("p/remote"), "r", O_CREAT);
+	write_text(MP("p/local"), "l", O_CREAT);
+	write_text(MP("p/file"), "f", O_CREAT);
+	int fd1 = scan_instance(UINOTIFY_SOURCE_AUTO);
+	int fd2 = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd1, MP("p"), IN_MODIFY), 1);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p"), IN_MOVE_SELF), 1);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p/file"), IN_MOVE_SELF), 2);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	/* No tick from here to the widening. */
+	uin_loop_dispatch_enter();
+	write_text(SP("p/remote"), "r", O_APPEND);
+	write_text(MP("p/local"), "l", O_APPEND);
+	write_text(SP("p/file"), "f", O_APPEND);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p"), IN_MASK_ADD | IN_MODIFY), 1);
+	CHECK_EQ(uinotify_add_watch(fd2, MP("p/file"),
+				    IN_MASK_ADD | IN_MODIFY),
+		 2);
+	uin_loop_dispatch_exit();
+	struct evs l1 = {0}, l2 = {0};
+	CHECK(wait_event(fd1, &l1, 1, IN_MODIFY, "remote", 5000) >= 0);
+	CHECK(wait_event(fd1, &l1, 1, IN_MODIFY, "local", 5000) >= 0);
+	CHECK(wait_event(fd1, &l1, 1, IN_MODIFY, "file", 5000) >= 0);
+	expect_none(fd2, &l2);
+	CHECK_EQ(l1.n, 3);
+	CHECK_OK(uinotify_close(fd1));
+	CHECK_OK(uinotify_close(fd2));
+	evs_free(&l1);
+	evs_free(&l2);
+	scan_finish();
+	bindfs_umount(mnt);
+}
+
+/*
  * A directory renamed here into a watched directory whose watch asks only
  * for IN_CREATE: the kernel gives that watch nothing (a MOVED_TO it did
  * not ask for); the scanner, which finds a new name there, must not take

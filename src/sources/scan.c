@@ -2279,6 +2279,34 @@ static void look_at(struct uin_scan_watch *sw, struct changes *ch,
 static void refresh_mask_locked(struct uin_scan_watch *sw)
 	UIN_REQUIRES(uin_sources_mu);
 
+/*
+ * catch_up's half for contents and attributes, which move no directory
+ * time: the object's own (check_self) and, for a directory, every entry's
+ * (check_entry, as the rotation would), so that an append made before a
+ * mask gained IN_MODIFY is not reported to it later.  A statx an entry,
+ * as the first snapshot costs.
+ */
+static void catch_up_attrs(struct uin_scan_watch *d)
+{
+	struct tick_ctx t = {.now = now_ms(),
+			     .cw_ms = P(UIN_SCAN_CLOSE_WRITE_MS),
+			     .hot_ms = P(UIN_SCAN_HOT_MS),
+			     .tick_no = (uint32_t)S.ticks_started,
+			     .anchor_stride = 1};
+	check_self(&t, d);
+	if (d->is_dir && d->fd >= 0 && !d->gone) {
+		bool force = force_ents(d);
+		for (uint32_t i = 0; i < d->snap.n; i++) {
+			struct scan_attrs a;
+			if (!uin_scan_sx(d->fd, snap_name(&d->snap, i), force,
+					 &a) &&
+			    check_entry(&t, d, i, NULL, &a, false))
+				hot_add(d, i, t.now);
+		}
+	}
+	put_inode(t.dc.in);
+}
+
 static void catch_up(struct uin_scan_watch *d)
 {
 	uin_loop_assert_dispatch();
@@ -2298,6 +2326,7 @@ static void catch_up(struct uin_scan_watch *d)
 	if (ch.lost && d->si)
 		uinotify_hook_overflow(d->mount->sb);
 	ch_free(&ch);
+	catch_up_attrs(d);
 	/* What the kernel says of an operation that landed during the
 	 * read meets what we just reported (the ledger's scan bits, which
 	 * drop it); after that, the kernel's events are of operations made

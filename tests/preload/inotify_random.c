@@ -4,7 +4,7 @@
  * the kernel and a run against uinotify (drop-in library, uinotify-run)
  * can be compared record by record.  It links nothing of uinotify.
  *
- *   inotify_random DIR SEED STEPS [nopoll|pollfirst]
+ *   inotify_random DIR SEED STEPS [MODE,...]   (nopoll, pollfirst, nolinks)
  *
  * Operations: mkdir, rmdir, create, append, read, list, truncate, chmod,
  * touch, link, rename (over names, across directories), unlink; watch
@@ -14,7 +14,11 @@
  * instances.  After every step both instances' FIONREAD and (unless
  * "nopoll") poll(fd, 0) are printed: what a program sees the moment a
  * system call returns ("pollfirst": the poll before FIONREAD, before any
- * other call on the instance).  At the end both are drained, and then watched for
+ * other call on the instance).  "nolinks" makes no hard links: on a
+ * path-based FUSE filesystem (bindfs) each link is a kernel inode of its
+ * own, with its own attribute and page cache, which our own statx
+ * refreshes, so that the two sides' files themselves can differ (a read
+ * returns other bytes).  At the end both are drained, and then watched for
  * a while longer than a scanner tick: a late or repeated record prints.
  *
  * Built with UIN_RANDOM_API, it calls the library's API (uinotify_init1,
@@ -61,6 +65,7 @@
 static uint64_t rng;
 static bool check_poll = true;
 static bool poll_first; /* poll(fd, 0) before any other call ("pollfirst") */
+static bool no_links;   /* "nolinks" */
 static char buf[8192] __attribute__((aligned(8)));
 
 static uint64_t next(void)
@@ -266,6 +271,8 @@ static void step(void)
 	case 10:
 		a = any_file();
 		b = any_file();
+		if (no_links)
+			break;
 		r = link(path(a), path(b));
 		printf("link %s %s = %s\n", a, b, res(r));
 		break;
@@ -310,14 +317,17 @@ static void step(void)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: inotify_random DIR SEED STEPS [nopoll]\n");
+		fprintf(stderr, "usage: inotify_random DIR SEED STEPS "
+				"[nopoll,pollfirst,nolinks]\n");
 		return 2;
 	}
 	dir = argv[1];
 	rng = strtoull(argv[2], NULL, 10) * 0x9E3779B97F4A7C15ULL + 1;
 	long steps = strtol(argv[3], NULL, 10);
-	check_poll = !(argc > 4 && !strcmp(argv[4], "nopoll"));
-	poll_first = argc > 4 && !strcmp(argv[4], "pollfirst");
+	const char *mode = argc > 4 ? argv[4] : "";
+	check_poll = !strstr(mode, "nopoll");
+	poll_first = strstr(mode, "pollfirst") != NULL;
+	no_links = strstr(mode, "nolinks") != NULL;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	for (int i = 0; i < 2; i++) {
 		inst[i] = in_init1(IN_NONBLOCK | IN_CLOEXEC);
