@@ -1055,3 +1055,38 @@ TEST(a_directory_removed_ends_when_rmdir_returns_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * truncate(2) through the mount changes a file's size without opening it:
+ * the kernel reports MODIFY to whoever asks for it, and no CLOSE_WRITE.
+ * Watches that ask for CLOSE_WRITE but not MODIFY (entr's mask), on the
+ * directory and on the file, get nothing, as from the kernel: the scanner,
+ * which finds the change, must know it for this machine's (the kernel
+ * watch asks for writes where a watch asks for closes) and synthesise no
+ * CLOSE_WRITE for it, over ticks and the synthesis delay.
+ */
+TEST(a_local_truncate_is_no_close_write_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600];
+	CHECK_OK(mkdir(MP("d"), 0755));
+	write_text(MP("d/f"), "12345", O_CREAT);
+	write_text(MP("d/g"), "12345", O_CREAT);
+	const uint32_t entr = IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVE |
+			      IN_CREATE | IN_DELETE | IN_DELETE_SELF |
+			      IN_MOVE_SELF;
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d"), entr), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP("d/g"), entr), 2);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	CHECK_OK(truncate(MP("d/f"), 1));
+	CHECK_OK(truncate(MP("d/g"), 2));
+	struct evs l = {0};
+	expect_none(fd, &l);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

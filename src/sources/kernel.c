@@ -350,14 +350,21 @@ static uint32_t kernel_arg(uint32_t mask, bool excl)
  *   MOVED_*: what the scanner then finds of this machine's renames,
  *   creations and deletions is in its ledger, whatever the masks asked,
  *   so it is not taken for a change made elsewhere (a rename into a
- *   directory whose watch has no IN_MOVED_TO is no CREATE).  Structure
- *   only: writes and reads would cost an event per syscall.
+ *   directory whose watch has no IN_MOVED_TO is no CREATE);
+ * - IN_MODIFY where a watch asks for IN_CLOSE_WRITE: a change the scanner
+ *   finds of a write the kernel did not report looks remote, and gets a
+ *   CLOSE_WRITE synthesised once quiet; a local write with no close
+ *   (truncate(2)) or whose close came before the scanner's look must not.
+ * Reads, and writes nobody closes for, are not asked: an event per
+ * system call.
  */
 static uint32_t scanner_needs(const struct uin_src_inode *u)
 {
 	if (!u->sw)
 		return 0;
 	uint32_t m = IN_ATTRIB | IN_MOVE_SELF;
+	if (u->need & IN_CLOSE_WRITE)
+		m |= IN_MODIFY;
 	if (uinotify_inode_is_dir(u->inode))
 		m |= IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO;
 	return m;

@@ -2824,6 +2824,17 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 		}
 		return false;
 	}
+	/* As kernel_settles_close for a name: the writer is local, its
+	 * close the kernel's to report (truncate(2) has none); also the
+	 * one pending at its entry in its parent, which the kernel tells
+	 * nothing when the parent's watches ask for no writes. */
+	if (k & (LK_CW | LK_MODIFY)) {
+		sw->self_cw = false;
+		struct uin_scan_watch *p = sw->parent;
+		if (p && sw->pidx < p->snap.n &&
+		    p->snap.ents[sw->pidx].ino == sw->key.ino)
+			p->snap.ents[sw->pidx].flags &= ~ENT_CW;
+	}
 	if (sw->self_scan & k) {
 		sw->self_scan &= (uint8_t)~k;
 		STAT_ADD(kernel_dropped, 1);
