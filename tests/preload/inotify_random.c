@@ -96,7 +96,11 @@ static const char *any_file(void)
 	static char p[4][64];
 	static int i;
 	char *out = p[i++ % 4];
-	snprintf(out, sizeof p[0], "%s/f%u", any_dir(), pick(NFILES));
+	/* One draw a statement: the order of a call's arguments is the
+	 * compiler's (gcc's and clang's differ), a seed's sequence not. */
+	unsigned f = (unsigned)pick(NFILES);
+	const char *d = any_dir();
+	snprintf(out, sizeof p[0], "%s/f%u", d, f);
 	return out;
 }
 
@@ -307,7 +311,8 @@ static void step(void)
 	default: {
 		static const size_t sizes[] = {1, 15, 16, 17, 31, 32, 33,
 					       48, 64, 100, 4096, 8192};
-		do_read((int)pick(2), sizes[pick(sizeof sizes / sizeof sizes[0])]);
+		size_t size = sizes[pick(sizeof sizes / sizeof sizes[0])];
+		do_read((int)pick(2), size);
 		break;
 	}
 	}
