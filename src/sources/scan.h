@@ -54,16 +54,6 @@ void uin_scan_atfork_child(void);
 void uin_scan_atfork_rearm(void);
 
 /*
- * The kernel source read an event about the object sw watches (name:
- * about its child of that name; NULL: about itself).  Records it, so that
- * the scanner does not report the same change again, and returns true
- * when the scanner reported that change first (the caller then drops the
- * kernel's copy).  A kernel DELETE of a watched child whose last link is
- * gone first ends that child (the kernel would have, but the scanner's
- * descriptor keeps the inode alive).  Under the dispatch lock, with no
- * lock of ours held.
- */
-/*
  * Ends what uin_scan_kernel_event found dead and kept for the MOVE_SELF
  * that may follow (a rename over a watched object): the kernel source
  * calls it after every event that is not followed by a MOVE_SELF, under
@@ -77,6 +67,16 @@ void uin_scan_kernel_deaths(void);
  * lock.
  */
 void uin_scan_kernel_orphans(void);
+/*
+ * The kernel source read an event about the object sw watches (name:
+ * about its child of that name; NULL: about itself).  Records it, so that
+ * the scanner does not report the same change again, and returns true
+ * when the scanner reported that change first (the caller then drops the
+ * kernel's copy).  A kernel DELETE of a watched child whose last link is
+ * gone first ends that child (the kernel would have, but the scanner's
+ * descriptor keeps the inode alive).  Under the dispatch lock, with no
+ * lock of ours held.
+ */
 bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 			   const char *name);
 
