@@ -333,7 +333,12 @@ int main(int argc, char **argv)
 	check_poll = !strstr(mode, "nopoll");
 	poll_first = strstr(mode, "pollfirst") != NULL;
 	no_links = strstr(mode, "nolinks") != NULL;
-	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	/* Line by line when asked, so that a library's debug output on
+	 * stderr lands beside the step that caused it. */
+	if (getenv("UIN_RANDOM_LINES"))
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	else
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	for (int i = 0; i < 2; i++) {
 		inst[i] = in_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (inst[i] < 0) {
