@@ -1499,9 +1499,15 @@ static struct uin_scan_watch *report_overwritten(struct rm_rec *o)
 		return NULL;
 	struct scan_attrs now;
 	bool dead = sw_dead(oc, &now);
-	struct uinotify_inode *ocin = sw_inode(oc);
-	emit_s(oc, ocin, IN_ATTRIB);
-	put_inode(ocin);
+	/* Not for a rename made here: the kernel gave the victim its ATTRIB
+	 * then (and ended it, uin_scan_kernel_event); what has its identity
+	 * now may be another file (ext4 reuses inode numbers at once, and
+	 * FUSE gives no birth time). */
+	if (!kernel_had(o->dir, o->name, LK_APPEAR)) {
+		struct uinotify_inode *ocin = sw_inode(oc);
+		emit_s(oc, ocin, IN_ATTRIB);
+		put_inode(ocin);
+	}
 	if (!dead) {
 		oc->own.nlink = now.nlink;
 		if (oc->parent == o->dir)
