@@ -1085,3 +1085,33 @@ TEST(a_local_truncate_is_no_close_write_bindfs)
 	scan_finish();
 	bindfs_umount(mnt);
 }
+
+/*
+ * A watched directory renamed through the mount into another directory:
+ * its ".." changes, and so its ctime, but the kernel says MOVE_SELF and
+ * no ATTRIB; nor may the scanner, when it sees the ctime moved.
+ */
+TEST(a_directory_moved_here_is_no_attrib_bindfs)
+{
+	const char *src = P("src"), *mnt = P("mnt");
+	bindfs_mount(src, mnt);
+	scan_fast();
+	char m[600], m2[600];
+	CHECK_OK(mkdir(MP("p"), 0755));
+	CHECK_OK(mkdir(MP("q"), 0755));
+	CHECK_OK(mkdir(MP("p/d"), 0755));
+	int fd = scan_instance(UINOTIFY_SOURCE_AUTO);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p"), IN_MOVE), 1);
+	CHECK_EQ(uinotify_add_watch(fd, MP("q"), IN_MOVE), 2);
+	CHECK_EQ(uinotify_add_watch(fd, MP("p/d"), IN_ATTRIB | IN_MOVE_SELF), 3);
+	CHECK_OK(uin_scan_wait_ticks(2, 5000));
+	CHECK_OK(rename(MP("p/d"), MP2("q/d")));
+	struct evs l = {0};
+	settle_to(fd, &l, 3);
+	CHECK(evs_find(&l, 0, 3, IN_MOVE_SELF, NULL) >= 0);
+	CHECK(evs_find(&l, 0, 3, IN_ATTRIB, NULL) < 0);
+	CHECK_OK(uinotify_close(fd));
+	evs_free(&l);
+	scan_finish();
+	bindfs_umount(mnt);
+}

@@ -2043,8 +2043,9 @@ static void check_self(struct tick_ctx *t, struct uin_scan_watch *sw)
 		     anchor_moved(sw);
 	struct scan_ent old = {0};
 	uin_scan_ent_set(&old, &sw->own);
-	if (moved)
+	if (moved || sw->kernel_moved)
 		old.ctime_ns = sw->cur.ctime_ns; /* the rename's: no ATTRIB */
+	sw->kernel_moved = false;
 	uint32_t p, s_only;
 	uin_scan_classify(sw->is_dir, &old, &sw->cur, &p, &s_only);
 	if (sw->attrs_stale)
@@ -2864,6 +2865,8 @@ bool uin_scan_kernel_event(struct uin_scan_watch *sw, uint32_t mask,
 		}
 	}
 	sw->self_kernel |= k;
+	if (k & LK_MOVE)
+		sw->kernel_moved = true;
 	if (sw->mount->node_keyed)
 		kernel_saw_links(sw, k);
 	return false;

@@ -278,6 +278,8 @@ struct uin_scan_watch {
 	/* the object's own ledger bits (S events) */
 	uint8_t self_kernel, self_scan;
 	bool self_cw;              /* a CLOSE_WRITE on itself is due */
+	bool kernel_moved;         /* the kernel said MOVE_SELF: the rename's
+				      ctime is no ATTRIB */
 	uint32_t self_changed_ms;
 };
 
