@@ -118,6 +118,36 @@ static int child_syscalls(long n)
 	return 0;
 }
 
+enum { MAX_TRAPPED = 16, TAIL = 8 };
+
+/*
+ * Loads a filter that allows every call but the n numbers of nr, which go
+ * on to the instructions of tail (the allow return right after the
+ * number checks, so that they are one jump ahead of the last check).
+ */
+static int install_filter(const unsigned *nr, unsigned n,
+			  const struct sock_filter *tail, unsigned ntail)
+{
+	struct sock_filter f[1 + MAX_TRAPPED + 1 + TAIL];
+	if (n > MAX_TRAPPED || ntail > TAIL)
+		return -1;
+	unsigned k = 0;
+	f[k++] = (struct sock_filter)BPF_STMT(
+		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (unsigned i = 0; i < n; i++) /* to tail, n - i ahead */
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      nr[i], (uint8_t)(n - i), 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+					      SECCOMP_RET_ALLOW);
+	for (unsigned i = 0; i < ntail; i++)
+		f[k++] = tail[i];
+	struct sock_fprog prog = {(unsigned short)k, f};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * The floor of trapping by descriptor: the calls uinotify-run's filter
  * checks the descriptor of (src/run/filter.c) run a BPF program that looks
@@ -130,29 +160,15 @@ static int install_floor_filter(void)
 					 SYS_ioctl, SYS_dup,   SYS_lseek,
 					 SYS_splice, SYS_tee,  SYS_fcntl,
 					 SYS_sendfile};
-	enum { N = sizeof on_fd / sizeof *on_fd };
-	struct sock_filter f[N + 6];
-	unsigned k = 0;
-	f[k++] = (struct sock_filter)BPF_STMT(
-		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (unsigned i = 0; i < N; i++) /* to the args check, N - i ahead */
-		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-						      on_fd[i], (uint8_t)(N - i), 0);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					      SECCOMP_RET_ALLOW);
-	f[k++] = (struct sock_filter)BPF_STMT(
-		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-					      0x7fffffff, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					      SECCOMP_RET_ERRNO | EBADF);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					      SECCOMP_RET_ALLOW);
-	struct sock_fprog prog = {(unsigned short)k, f};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		return -1;
-	return 0;
+	const struct sock_filter args_check[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x7fffffff, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EBADF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	return install_filter(on_fd, sizeof on_fd / sizeof *on_fd, args_check,
+			      sizeof args_check / sizeof *args_check);
 }
 
 /*
@@ -166,24 +182,11 @@ static int install_seccomp_floor_filter(void)
 	static const unsigned trapped[] = {SYS_inotify_init, SYS_inotify_init1,
 					   SYS_inotify_add_watch,
 					   SYS_inotify_rm_watch};
-	enum { N = sizeof trapped / sizeof *trapped };
-	struct sock_filter f[N + 3];
-	unsigned k = 0;
-	f[k++] = (struct sock_filter)BPF_STMT(
-		BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (unsigned i = 0; i < N; i++) /* to the ERRNO return */
-		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-						      trapped[i],
-						      (uint8_t)(N - i), 0);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					      SECCOMP_RET_ALLOW);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
-					      SECCOMP_RET_ERRNO | ENOSYS);
-	struct sock_fprog prog = {(unsigned short)k, f};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-		return -1;
-	return 0;
+	const struct sock_filter enosys[] = {
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+	};
+	return install_filter(trapped, sizeof trapped / sizeof *trapped,
+			      enosys, 1);
 }
 
 /* Prints ns per add_watch (same path) and per add_watch + rm_watch. */

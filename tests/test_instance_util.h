@@ -24,19 +24,15 @@
 #include <uinotify/hooks.h>
 #include <uinotify/inotify.h>
 
+#include "engine/sanitizers.h"
 #include "instance/instance.h"
 #include "sources/none.h"
 
 /* ThreadSanitizer defers signal handlers until an intercepted syscall
  * returns, and calls close() during a read() on the same fd a race: the
- * tests of those behaviours skip under it. */
-#if defined(__SANITIZE_THREAD__)
-#define UIN_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define UIN_TSAN 1
-#endif
-#endif
+ * tests of those behaviours skip under it.  Here UIN_TSAN is always
+ * defined, to 0 without it (the instance tests test its value); the
+ * others test whether it is defined, so no file includes both kinds. */
 #ifndef UIN_TSAN
 #define UIN_TSAN 0
 #endif
